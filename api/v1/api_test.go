@@ -1,0 +1,296 @@
+package v1_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+)
+
+// TestAPI proves the CRDs against a real kube-apiserver: the seed's request
+// bodies apply with kubectl, defaults come back, bad input is rejected with a
+// message naming the field, and kubectl shows the printer columns and the
+// field descriptions.
+func TestAPI(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{})
+	t.Run("seed bodies apply with kubectl", func(t *testing.T) { testSeedBodies(t, env) })
+	t.Run("defaults", func(t *testing.T) { testDefaults(t, env) })
+	t.Run("bad input is rejected naming the field", func(t *testing.T) { testRejected(t, env) })
+	t.Run("parent is immutable", func(t *testing.T) { testParentImmutable(t, env) })
+	t.Run("detached path is immutable", func(t *testing.T) { testDetachedPathImmutable(t, env) })
+	t.Run("kubectl get shows the printer columns", func(t *testing.T) { testPrinterColumns(t, env) })
+	t.Run("kubectl explain reads the field descriptions", func(t *testing.T) { testExplain(t, env) })
+}
+
+func testSeedBodies(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	for _, file := range []string{"seed-savepoint.json", "seed-detached-savepoint.json"} {
+		out, errOut, err := env.RunKubectl(ctx, "apply", "-n", ns, "-f", filepath.Join("testdata", file))
+		require.NoError(t, err, "kubectl apply -f %s: %s", file, errOut)
+		assert.Contains(t, out, "created")
+	}
+
+	var sp cmfv1.Savepoint
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "my-manual-savepoint-1"}, &sp))
+	assert.Equal(t, "orders", sp.Spec.Application)
+	assert.Equal(t, "s3://my-bucket/custom-path/", sp.Spec.Path)
+	assert.Equal(t, cmfv1.FormatCanonical, sp.Spec.FormatType)
+	assert.Equal(t, ptr.To[int32](0), sp.Spec.BackoffLimit, "an explicit 0 (no retry) must not be defaulted away")
+
+	var dsp cmfv1.DetachedSavepoint
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "my-detached-savepoint-1"}, &dsp))
+	assert.Equal(t, "s3://flink/stateful-flink/checkpoints", dsp.Spec.Path)
+	assert.Equal(t, cmfv1.StateCompleted, dsp.Status.State, "a detached savepoint is always COMPLETED")
+}
+
+func testDefaults(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", ns, "-f", filepath.Join("testdata", "minimal-savepoint.yaml"))
+	require.NoError(t, err, errOut)
+
+	var sp cmfv1.Savepoint
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "minimal"}, &sp))
+	assert.Equal(t, cmfv1.FormatCanonical, sp.Spec.FormatType)
+	assert.Equal(t, ptr.To(cmfv1.DefaultBackoffLimit), sp.Spec.BackoffLimit)
+
+	app := &cmfv1.FlinkApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders"},
+		Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}},
+	}
+	require.NoError(t, env.Client.Create(ctx, app))
+	assert.Equal(t, cmfv1.JobRunning, app.Spec.Job.State)
+	assert.Equal(t, cmfv1.UpgradeStateless, app.Spec.Job.UpgradeMode)
+}
+
+func testRejected(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	savepoint := func(mutate func(*cmfv1.Savepoint)) client.Object {
+		sp := &cmfv1.Savepoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "bad-"},
+			Spec:       cmfv1.SavepointSpec{Application: "orders"},
+		}
+		mutate(sp)
+		return sp
+	}
+	application := func(sfs *cmfv1.StartFromSavepoint) client.Object {
+		return &cmfv1.FlinkApplication{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "bad-"},
+			Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{StartFromSavepoint: sfs}},
+		}
+	}
+	statement := func(sfs *cmfv1.StartFromSavepoint) client.Object {
+		return &cmfv1.Statement{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "bad-"},
+			Spec: cmfv1.StatementSpec{
+				Statement: "INSERT INTO sink SELECT * FROM source", ComputePoolName: "pool",
+				StartFromSavepoint: sfs,
+			},
+		}
+	}
+
+	tests := []struct {
+		name  string
+		obj   client.Object
+		field string
+		want  string
+	}{
+		{
+			name:  "formatType not an enum value",
+			obj:   savepoint(func(sp *cmfv1.Savepoint) { sp.Spec.FormatType = "ALIGNED" }),
+			field: "spec.formatType",
+			want:  `Unsupported value: "ALIGNED": supported values: "CANONICAL", "NATIVE"`,
+		},
+		{
+			name:  "backoffLimit below -1",
+			obj:   savepoint(func(sp *cmfv1.Savepoint) { sp.Spec.BackoffLimit = ptr.To[int32](-2) }),
+			field: "spec.backoffLimit",
+			want:  "should be greater than or equal to -1",
+		},
+		{
+			name:  "both parents",
+			obj:   savepoint(func(sp *cmfv1.Savepoint) { sp.Spec.Statement = "clicks" }),
+			field: "spec",
+			want:  "set exactly one of spec.application or spec.statement",
+		},
+		{
+			name:  "no parent",
+			obj:   savepoint(func(sp *cmfv1.Savepoint) { sp.Spec.Application = "" }),
+			field: "spec",
+			want:  "set exactly one of spec.application or spec.statement",
+		},
+		{
+			name: "startFromSavepoint with two references",
+			obj: application(&cmfv1.StartFromSavepoint{
+				SavepointName: "sp-1", UID: "0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10",
+			}),
+			field: "spec.job.startFromSavepoint",
+			want:  "set exactly one of savepointName, uid or initialSavepointPath",
+		},
+		{
+			name:  "startFromSavepoint with no reference",
+			obj:   application(&cmfv1.StartFromSavepoint{AllowNonRestoredState: ptr.To(true)}),
+			field: "spec.job.startFromSavepoint",
+			want:  "set exactly one of savepointName, uid or initialSavepointPath",
+		},
+		{
+			name:  "statement from a raw path",
+			obj:   statement(&cmfv1.StartFromSavepoint{InitialSavepointPath: "file:///tmp/sp"}),
+			field: "spec.startFromSavepoint.initialSavepointPath",
+			want:  "is not supported for a Statement",
+		},
+		{
+			name: "detached savepoint without path",
+			// As a user writes it: no path at all, not an empty one.
+			obj: &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "cmf.confluent.io/v1", "kind": "DetachedSavepoint",
+				"metadata": map[string]any{"namespace": ns, "generateName": "bad-"},
+				"spec":     map[string]any{},
+			}},
+			field: "spec.path",
+			want:  "Required value",
+		},
+		{
+			name: "compute pool URL without scheme",
+			obj: &cmfv1.ComputePool{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "bad-"},
+				Spec:       cmfv1.ComputePoolSpec{RestURL: "flink-jobmanager:8081"},
+			},
+			field: "spec.restURL",
+			want:  "should match '^https?://'",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := env.Client.Create(ctx, tt.obj)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.field)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func testParentImmutable(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	sp := &cmfv1.Savepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sp"},
+		Spec:       cmfv1.SavepointSpec{Application: "orders"},
+	}
+	require.NoError(t, env.Client.Create(ctx, sp))
+
+	tests := []struct {
+		name   string
+		mutate func(*cmfv1.Savepoint)
+		want   string
+	}{
+		{"another application", func(s *cmfv1.Savepoint) { s.Spec.Application = "payments" }, "spec.application is immutable"},
+		{"application to statement", func(s *cmfv1.Savepoint) { s.Spec.Application, s.Spec.Statement = "", "clicks" }, "spec.application is immutable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			changed := sp.DeepCopy()
+			tt.mutate(changed)
+			err := env.Client.Update(ctx, changed)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+
+	changed := sp.DeepCopy()
+	changed.Spec.BackoffLimit = ptr.To[int32](3)
+	require.NoError(t, env.Client.Update(ctx, changed), "backoffLimit may change")
+}
+
+func testDetachedPathImmutable(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	dsp := &cmfv1.DetachedSavepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "imported"},
+		Spec:       cmfv1.DetachedSavepointSpec{Path: "file:///savepoints/savepoint-1"},
+	}
+	require.NoError(t, env.Client.Create(ctx, dsp))
+	dsp.Spec.Path = "file:///savepoints/savepoint-2"
+	err := env.Client.Update(ctx, dsp)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "spec.path is immutable")
+}
+
+func testPrinterColumns(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	sp := &cmfv1.Savepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders-1"},
+		Spec:       cmfv1.SavepointSpec{Application: "orders", FormatType: cmfv1.FormatNative},
+	}
+	require.NoError(t, env.Client.Create(ctx, sp))
+	sp.Status = cmfv1.SavepointStatus{
+		State: cmfv1.StateCompleted, Path: "file:/savepoints/savepoint-abc", Origin: cmfv1.OriginManual,
+	}
+	require.NoError(t, env.Client.Status().Update(ctx, sp))
+
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"get", "savepoints"}, []string{"NAME", "STATE", "APPLICATION", "STATEMENT", "FORMAT", "PATH", "AGE"}},
+		{[]string{"get", "sp", "-o", "wide"}, []string{"ORIGIN", "FAILURES", "ERROR"}},
+		{[]string{"get", "flink"}, []string{"savepoint.cmf.confluent.io/orders-1"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, errOut, err := env.RunKubectl(ctx, append(tt.args, "-n", ns)...)
+			require.NoError(t, err, errOut)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			for _, col := range tt.want {
+				assert.Contains(t, out, col)
+			}
+			if tt.args[1] != "flink" {
+				require.Len(t, lines, 2)
+				// The empty STATEMENT column prints as blanks, so it has no field of its own.
+				assert.Equal(t, []string{"orders-1", "COMPLETED", "orders", "NATIVE", "file:/savepoints/savepoint-abc"},
+					strings.Fields(lines[1])[:5])
+			}
+		})
+	}
+}
+
+func testExplain(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	tests := []struct {
+		field string
+		want  string
+	}{
+		{"savepoint.spec.backoffLimit", "-1 retries\n    until it succeeds or is abandoned, 0 never retries"},
+		{"savepoint.status.triggerId", "recorded before the trigger is sent"},
+		{"detachedsavepoint.spec.path", "exact, complete location"},
+		{"flinkapplication.spec.job.startFromSavepoint", "exactly one of"},
+		{"statement.spec.stopped", "stops the job with a savepoint"},
+		{"computepool.spec.restURL", "JobManager REST endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			var out, errOut string
+			var err error
+			// The API server publishes a new CRD's OpenAPI a moment after it is established.
+			require.Eventually(t, func() bool {
+				out, errOut, err = env.RunKubectl(ctx, "explain", tt.field)
+				return err == nil
+			}, 30*time.Second, 200*time.Millisecond, "kubectl explain %s: %s", tt.field, errOut)
+			assert.Contains(t, out, tt.want)
+		})
+	}
+}
