@@ -1,0 +1,210 @@
+// Package flink is a typed, context-aware client for the Apache Flink
+// JobManager REST API (Flink 2.x). It knows nothing of Kubernetes.
+//
+// Flink's REST API ignores a misspelt body field without complaint, answers
+// 202 to a trigger for a job that does not exist, reports a failed savepoint
+// as COMPLETED with a failure cause, and forgets trigger results after
+// rest.async.store-duration. This client spells each field as the real Flink
+// reads it (proven by the contract tests), turns a COMPLETED-with-failure into
+// an error, and classifies failures into the Err* kinds.
+package flink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// HTTPClient sends the requests; default: a client with RequestTimeout.
+	HTTPClient *http.Client
+	// RequestTimeout bounds one attempt of one request; default 10s.
+	RequestTimeout time.Duration
+	// Retries is how often a request is repeated after a connection failure or
+	// a 503; default 2. Only requests that are safe to repeat are repeated.
+	Retries int
+	// RetryWait is the first wait between attempts, doubled each time; default 100ms.
+	RetryWait time.Duration
+}
+
+// Client talks to one JobManager's REST API.
+type Client struct {
+	base      *url.URL
+	http      *http.Client
+	retries   int
+	retryWait time.Duration
+}
+
+// New returns a client for the JobManager REST endpoint at restURL, e.g.
+// http://orders-rest.flink.svc:8081.
+func New(restURL string, opts Options) (*Client, error) {
+	u, err := url.Parse(strings.TrimSuffix(restURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("flink REST URL %q: want http(s)://host:port", restURL)
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: opts.RequestTimeout}
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 2
+	} else if opts.Retries < 0 {
+		opts.Retries = 0
+	}
+	if opts.RetryWait == 0 {
+		opts.RetryWait = 100 * time.Millisecond
+	}
+	return &Client{base: u, http: opts.HTTPClient, retries: opts.Retries, retryWait: opts.RetryWait}, nil
+}
+
+// URL returns the REST endpoint the client talks to.
+func (c *Client) URL() string { return c.base.String() }
+
+// do sends one request and decodes a 2xx JSON answer into out (when not nil).
+// A non-2xx answer or a transport failure becomes an *Error for op. The body
+// must be repeatable: it is marshalled once and resent on a retry.
+func (c *Client) do(ctx context.Context, op, method, path string, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return &Error{Op: op, Err: err}
+		}
+	}
+	wait := c.retryWait
+	for attempt := 0; ; attempt++ {
+		status, data, err := c.send(ctx, method, path, "application/json", payload)
+		retryable := err != nil || status == http.StatusServiceUnavailable
+		if !retryable || attempt >= c.retries || ctx.Err() != nil {
+			return decodeAnswer(op, status, data, err, out)
+		}
+		select {
+		case <-ctx.Done():
+			return &Error{Op: op, Kind: ErrUnreachable, Err: ctx.Err()}
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// send makes one attempt and returns the status and the whole body.
+func (c *Client) send(ctx context.Context, method, path, contentType string, payload []byte) (int, []byte, error) {
+	var reader io.Reader
+	if payload != nil {
+		reader = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, reader)
+	if err != nil {
+		return 0, nil, err
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, data, err
+}
+
+// decodeAnswer turns one attempt's outcome into out or an *Error.
+func decodeAnswer(op string, status int, data []byte, transportErr error, out any) error {
+	if transportErr != nil {
+		e := &Error{Op: op, Err: transportErr}
+		var netErr net.Error
+		var opErr *net.OpError
+		if errors.As(transportErr, &opErr) || errors.As(transportErr, &netErr) ||
+			errors.Is(transportErr, io.EOF) || errors.Is(transportErr, io.ErrUnexpectedEOF) ||
+			errors.Is(transportErr, context.DeadlineExceeded) {
+			e.Kind = ErrUnreachable
+		}
+		return e
+	}
+	if status < 200 || status > 299 {
+		return errorFromAnswer(op, status, data)
+	}
+	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &Error{Op: op, StatusCode: status, Message: fmt.Sprintf("decode answer: %v", err)}
+	}
+	return nil
+}
+
+// errorBody is Flink's error answer: {"errors": ["message", "<Exception on server side: …>"]}.
+type errorBody struct {
+	Errors []string `json:"errors"`
+}
+
+// errorFromAnswer classifies a non-2xx answer.
+func errorFromAnswer(op string, status int, data []byte) error {
+	var body errorBody
+	_ = json.Unmarshal(data, &body)
+	text := strings.Join(body.Errors, "\n")
+	if text == "" {
+		text = strings.TrimSpace(string(data))
+	}
+	e := &Error{Op: op, StatusCode: status, Kind: classify(text), Message: bestMessage(body.Errors)}
+	if e.Message == "" {
+		e.Message = firstLine(text)
+	}
+	switch {
+	case e.Kind != nil:
+	case status == http.StatusNotFound:
+		e.Kind = ErrNotFound
+	case status == http.StatusServiceUnavailable:
+		e.Kind = ErrUnreachable
+	case status == http.StatusBadRequest:
+		e.Kind = ErrBadRequest
+	}
+	return e
+}
+
+// ErrNotFound: the REST path names something the JobManager does not know
+// and no more specific kind applies.
+var ErrNotFound = errors.New("not found")
+
+// bestMessage picks the telling line out of Flink's errors array: a stack
+// trace's root cause when there is one, else the first message that is not
+// the generic "Internal server error.".
+func bestMessage(errs []string) string {
+	for _, msg := range errs {
+		if strings.Contains(msg, "\n") || strings.Contains(msg, "Exception on server side") {
+			if cause := rootCause(msg); cause != "" {
+				return cause
+			}
+		}
+	}
+	for _, msg := range errs {
+		if m := strings.TrimSpace(msg); m != "" && m != "Internal server error." {
+			return firstLine(m)
+		}
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+// escape makes a caller's ID safe in a URL path.
+func escape(id string) string { return url.PathEscape(id) }
