@@ -38,16 +38,19 @@ test-unit: ## Run only the tests that need no control plane and no Flink.
 	$(GO) tool gotestsum --format testname -- -short $(TEST_FLAGS) $(PKGS)
 
 .PHONY: generate
-generate: ## Regenerate deepcopy functions and CRDs from api/.
+generate: ## Regenerate deepcopy functions and CRDs from api/, webhook configurations from webhook/.
 	$(GO) tool controller-gen object paths=./api/...
 	rm -f manifests/crd/cmf.confluent.io_*.yaml
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=manifests/crd
+	$(GO) tool controller-gen webhook paths=./webhook/... output:webhook:dir=manifests/webhook
 
 .PHONY: verify-generated
 verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) are stale.
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) tool controller-gen object paths=./api/... output:object:dir=$$tmp/object && \
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=$$tmp/crd && \
+	$(GO) tool controller-gen webhook paths=./webhook/... output:webhook:dir=$$tmp/webhook && \
+	diff -u manifests/webhook/manifests.yaml $$tmp/webhook/manifests.yaml && \
 	diff -u api/v1/zz_generated.deepcopy.go $$tmp/object/zz_generated.deepcopy.go && \
 	diff -ru -x kustomization.yaml manifests/crd $$tmp/crd || \
 	{ echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }

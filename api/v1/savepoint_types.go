@@ -158,6 +158,8 @@ type SavepointStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sp,categories=flink
+// +kubebuilder:selectablefield:JSONPath=`.spec.application`
+// +kubebuilder:selectablefield:JSONPath=`.spec.statement`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Application",type=string,JSONPath=`.spec.application`
 // +kubebuilder:printcolumn:name="Statement",type=string,JSONPath=`.spec.statement`

@@ -48,8 +48,9 @@ type Env struct {
 
 // Options changes how the control plane starts.
 type Options struct {
-	// WebhookInstallOptions registers webhooks served by the test, when set.
-	WebhookInstallOptions envtest.WebhookInstallOptions
+	// Webhooks registers the webhook configurations of manifests/webhook,
+	// pointed at a server the test runs (see StartManager).
+	Webhooks bool
 	// ExtraCRDDirs are installed beside the project's CRDs (e.g. the Flink
 	// Kubernetes Operator's).
 	ExtraCRDDirs []string
@@ -66,12 +67,16 @@ func Start(t testing.TB, opts Options) *Env {
 	assets := Assets(t)
 
 	scheme := NewScheme()
+	var webhooks envtest.WebhookInstallOptions
+	if opts.Webhooks {
+		webhooks.Paths = []string{filepath.Join(root, "manifests", "webhook")}
+	}
 	te := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
 		CRDDirectoryPaths:        append([]string{filepath.Join(root, "manifests", "crd")}, opts.ExtraCRDDirs...),
 		ErrorIfCRDPathMissing:    true,
 		Scheme:                   scheme,
-		WebhookInstallOptions:    opts.WebhookInstallOptions,
+		WebhookInstallOptions:    webhooks,
 		ControlPlaneStartTimeout: 90 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
@@ -171,4 +176,14 @@ func RepoRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// RunKubectlStdin is RunKubectl with stdin as the command's standard input.
+func (e *Env) RunKubectlStdin(ctx context.Context, stdin string, args ...string) (string, string, error) {
+	cmd := exec.CommandContext(ctx, e.Kubectl, append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
 }

@@ -61,6 +61,9 @@ type readyLine struct {
 // defaults to t.TempDir().
 func Start(ctx context.Context, t testing.TB, opts Options) *Cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real Flink; run it with `make test`")
+	}
 	if opts.WorkDir == "" {
 		opts.WorkDir = t.TempDir()
 	}

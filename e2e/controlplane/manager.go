@@ -1,0 +1,65 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+)
+
+// StartManager runs a controller-runtime manager against the control plane
+// for t, serving the webhook where the control plane's webhook
+// configurations point (Options.Webhooks), with setup adding the handlers
+// and controllers under test. It returns once the webhook answers TLS and
+// the cache has synced, and stops the manager when t ends.
+func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error) ctrl.Manager {
+	t.Helper()
+	wh := e.Env.WebhookInstallOptions
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+		Scheme:         e.Scheme,
+		Metrics:        metricsserver.Options{BindAddress: "0"},
+		LeaderElection: false,
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir,
+		}),
+	})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, setup(ctx, mgr))
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Logf("manager stopped: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Logf("manager did not stop within 30s")
+		}
+	})
+
+	require.True(t, mgr.GetCache().WaitForCacheSync(ctx), "cache sync")
+	if wh.LocalServingPort != 0 {
+		addr := net.JoinHostPort(wh.LocalServingHost, fmt.Sprint(wh.LocalServingPort))
+		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a readiness probe of our own test server
+			if err != nil {
+				return false, nil
+			}
+			return true, conn.Close()
+		})
+		require.NoError(t, err, "webhook server at %s", addr)
+	}
+	return mgr
+}

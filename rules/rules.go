@@ -1,0 +1,158 @@
+// Package rules holds the savepoint rules that more than one part needs (the
+// webhook enforces them, the plugin checks them before it asks, the
+// controller resolves references with them), written once. It decides; it
+// does not fetch: lookups come through the Lookup interface.
+package rules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+)
+
+// Lookup finds savepoints for the rules. A nil result with a nil error means
+// "not found".
+type Lookup interface {
+	// Savepoint returns the attached Savepoint namespace/name.
+	Savepoint(ctx context.Context, namespace, name string) (*cmfv1.Savepoint, error)
+	// SavepointByUID returns the attached Savepoint in namespace with that UID.
+	SavepointByUID(ctx context.Context, namespace, uid string) (*cmfv1.Savepoint, error)
+	// DetachedSavepoint returns the DetachedSavepoint of that name, in any
+	// namespace (names are unique across namespaces).
+	DetachedSavepoint(ctx context.Context, name string) (*cmfv1.DetachedSavepoint, error)
+	// DetachedSavepointByUID returns the DetachedSavepoint with that UID.
+	DetachedSavepointByUID(ctx context.Context, uid string) (*cmfv1.DetachedSavepoint, error)
+}
+
+// Resolved is the savepoint a startFromSavepoint reference names.
+type Resolved struct {
+	// Path is the savepoint's exact location, to start the job from.
+	Path string
+	// Description names the savepoint for messages and events, e.g.
+	// "Savepoint orders-20261125t101500" or "path s3://…".
+	Description string
+	// AllowNonRestoredState is the reference's allowNonRestoredState.
+	AllowNonRestoredState bool
+}
+
+// ResolveStartFromSavepoint resolves a parent's startFromSavepoint to a path.
+// An application may start from its own attached savepoints, from any
+// detached savepoint, or from a raw path; a statement only from its own
+// attached savepoints. Every error is one sentence a user can act on.
+func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.ParentKind, namespace, parent string, ref *cmfv1.StartFromSavepoint) (*Resolved, error) {
+	if ref == nil {
+		return nil, nil
+	}
+	field := "spec.job.startFromSavepoint"
+	if kind == cmfv1.ParentStatement {
+		field = "spec.startFromSavepoint"
+	}
+	set := 0
+	for _, v := range []string{ref.SavepointName, ref.UID, ref.InitialSavepointPath} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, fmt.Errorf("%s must name exactly one of savepointName, uid or initialSavepointPath (it names %d)", field, set)
+	}
+	allow := ref.AllowNonRestoredState != nil && *ref.AllowNonRestoredState
+
+	if ref.InitialSavepointPath != "" {
+		if kind == cmfv1.ParentStatement {
+			return nil, fmt.Errorf("%s.initialSavepointPath is not supported for a Statement: start it from one of its own Savepoints with savepointName or uid", field)
+		}
+		return &Resolved{Path: ref.InitialSavepointPath, Description: "path " + ref.InitialSavepointPath, AllowNonRestoredState: allow}, nil
+	}
+
+	var attached *cmfv1.Savepoint
+	var detached *cmfv1.DetachedSavepoint
+	var err error
+	what := fmt.Sprintf("%s.savepointName %q", field, ref.SavepointName)
+	if ref.SavepointName != "" {
+		attached, err = lookup.Savepoint(ctx, namespace, ref.SavepointName)
+		if err == nil && attached == nil && kind == cmfv1.ParentApplication {
+			detached, err = lookup.DetachedSavepoint(ctx, ref.SavepointName)
+		}
+	} else {
+		what = fmt.Sprintf("%s.uid %q", field, ref.UID)
+		attached, err = lookup.SavepointByUID(ctx, namespace, ref.UID)
+		if err == nil && attached == nil && kind == cmfv1.ParentApplication {
+			detached, err = lookup.DetachedSavepointByUID(ctx, ref.UID)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", what, err)
+	}
+
+	switch {
+	case detached != nil:
+		// Detached savepoints are always COMPLETED.
+		return &Resolved{Path: detached.Spec.Path, Description: "DetachedSavepoint " + detached.Name, AllowNonRestoredState: allow}, nil
+	case attached == nil && kind == cmfv1.ParentStatement:
+		return nil, fmt.Errorf("%s names no Savepoint of Statement %s in namespace %s: a Statement starts only from its own attached Savepoints (kubectl savepoint list -s %s)", what, parent, namespace, parent)
+	case attached == nil:
+		return nil, fmt.Errorf("%s names no Savepoint in namespace %s and no DetachedSavepoint: list them with kubectl savepoint list -a %s, or import the path with kubectl savepoint import", what, namespace, parent)
+	}
+
+	ownKind, owner := attached.Parent()
+	if ownKind != kind || owner != parent {
+		if kind == cmfv1.ParentStatement {
+			return nil, fmt.Errorf("%s is Savepoint %s of %s %s: a Statement starts only from its own attached Savepoints", what, attached.Name, ownKind, owner)
+		}
+		return nil, fmt.Errorf("%s is Savepoint %s of %s %s, not of this application: detach it first (kubectl savepoint detach %s) and start from the detached savepoint", what, attached.Name, ownKind, owner, attached.Name)
+	}
+	if attached.Status.State != cmfv1.StateCompleted || attached.Status.Path == "" {
+		state := attached.Status.State
+		if state == "" {
+			state = cmfv1.StateTriggerPending
+		}
+		return nil, fmt.Errorf("%s is Savepoint %s in state %s: only a COMPLETED savepoint can be started from (kubectl savepoint wait %s --for COMPLETED)", what, attached.Name, state, attached.Name)
+	}
+	return &Resolved{Path: attached.Status.Path, Description: "Savepoint " + attached.Name, AllowNonRestoredState: allow}, nil
+}
+
+// CanDetach says whether an attached savepoint may become a detached one:
+// only an application's, only COMPLETED. The error is the reason, in the
+// seed's words where it has them.
+func CanDetach(sp *cmfv1.Savepoint) error {
+	kind, parent := sp.Parent()
+	if kind == cmfv1.ParentStatement {
+		return fmt.Errorf("savepoint %s belongs to Statement %s: Savepoints attached to a Statement cannot be detached", sp.Name, parent)
+	}
+	if sp.Status.State != cmfv1.StateCompleted || sp.Status.Path == "" {
+		state := sp.Status.State
+		if state == "" {
+			state = cmfv1.StateTriggerPending
+		}
+		return fmt.Errorf("savepoint %s is %s: only a COMPLETED savepoint can be detached (kubectl savepoint wait %s --for COMPLETED)", sp.Name, state, sp.Name)
+	}
+	return nil
+}
+
+// nativeOnlySettings are Flink settings that select state that only NATIVE
+// savepoints can hold: the ForSt state backend, and SQL's async state.
+var nativeOnlySettings = []struct {
+	key, value string
+}{
+	{"state.backend.type", "forst"},
+	{"state.backend", "forst"},
+	{"table.exec.async-state.enabled", "true"},
+}
+
+// NativeOnly returns the setting that makes a job's state backend support
+// only NATIVE savepoints (as "key: value"), or "" when CANONICAL is possible.
+// Each of configs is searched in order (e.g. flinkConfiguration, then SQL
+// session properties).
+func NativeOnly(configs ...map[string]string) string {
+	for _, config := range configs {
+		for _, s := range nativeOnlySettings {
+			if v, ok := config[s.key]; ok && strings.EqualFold(strings.TrimSpace(v), s.value) {
+				return s.key + ": " + v
+			}
+		}
+	}
+	return ""
+}

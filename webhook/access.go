@@ -1,0 +1,47 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+)
+
+// access asks the API server whether the requesting user may act on a
+// savepoint's parent: attached savepoints inherit their permissions from it.
+type access struct {
+	client client.Client
+}
+
+// resourceOf is the API resource of a parent kind.
+func resourceOf(kind cmfv1.ParentKind) string {
+	if kind == cmfv1.ParentStatement {
+		return "statements"
+	}
+	return "flinkapplications"
+}
+
+// allowed reports whether user may verb the parent, and the reason when not.
+func (a *access) allowed(ctx context.Context, user authenticationv1.UserInfo, verb string, kind cmfv1.ParentKind, namespace, name string) (bool, error) {
+	extra := make(map[string]authorizationv1.ExtraValue, len(user.Extra))
+	for k, v := range user.Extra {
+		extra[k] = authorizationv1.ExtraValue(v)
+	}
+	review := &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user.Username, UID: user.UID, Groups: user.Groups, Extra: extra,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: namespace, Verb: verb, Group: cmfv1.GroupVersion.Group,
+				Version: cmfv1.GroupVersion.Version, Resource: resourceOf(kind), Name: name,
+			},
+		},
+	}
+	if err := a.client.Create(ctx, review); err != nil {
+		return false, fmt.Errorf("ask whether %s may %s %s %s: %w", user.Username, verb, kind, name, err)
+	}
+	return review.Status.Allowed, nil
+}

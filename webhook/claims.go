@@ -1,0 +1,229 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+)
+
+// ClaimLabel marks the Leases that claim DetachedSavepoint names.
+const ClaimLabel = "cmf.confluent.io/detachedsavepoint-claim"
+
+// claimNameAnnotation holds the claimed name when the Lease's own name is a hash.
+const claimNameAnnotation = "cmf.confluent.io/detachedsavepoint-name"
+
+// claims makes DetachedSavepoint names unique across namespaces without a
+// race: the API server's create of a Lease named after the DetachedSavepoint
+// succeeds once, whoever asks concurrently. The Lease names its holder
+// ("namespace/name"); it is released once that DetachedSavepoint is gone.
+type claims struct {
+	client    client.Client
+	live      client.Reader
+	informers cache.Informers
+	opts      Options
+}
+
+// claimDenied is a claim held by another DetachedSavepoint.
+type claimDenied struct{ msg string }
+
+func (d *claimDenied) Error() string { return d.msg }
+
+// leaseName is the Lease that claims a DetachedSavepoint name.
+func leaseName(name string) string {
+	if candidate := "dsp." + name; len(candidate) <= validation.DNS1123SubdomainMaxLength {
+		return candidate
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "dsp.sha256." + hex.EncodeToString(sum[:])
+}
+
+func holderOf(namespace, name string) string { return namespace + "/" + name }
+
+// claim takes the name for namespace/name, or says who holds it. On dry-run
+// it only checks.
+func (c *claims) claim(ctx context.Context, namespace, name string, dryRun bool) error {
+	holder := holderOf(namespace, name)
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: c.opts.ClaimNamespace, Name: leaseName(name),
+			Labels:      map[string]string{ClaimLabel: "true"},
+			Annotations: map[string]string{claimNameAnnotation: name},
+		},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, AcquireTime: &metav1.MicroTime{Time: c.opts.Now()}},
+	}
+	if !dryRun {
+		err := c.client.Create(ctx, lease)
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("claim DetachedSavepoint name %s: %w", name, err)
+		}
+	}
+
+	var held coordinationv1.Lease
+	err := c.live.Get(ctx, client.ObjectKeyFromObject(lease), &held)
+	if apierrors.IsNotFound(err) && dryRun {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the claim on DetachedSavepoint name %s: %w", name, err)
+	}
+	current := ""
+	if held.Spec.HolderIdentity != nil {
+		current = *held.Spec.HolderIdentity
+	}
+	if current == holder {
+		return nil // a retry of the same create
+	}
+	heldNamespace, heldName, _ := strings.Cut(current, "/")
+	exists, err := c.detachedExists(ctx, heldNamespace, heldName)
+	if err != nil {
+		return err
+	}
+	taken := &claimDenied{fmt.Sprintf("DetachedSavepoint %s: metadata.name %q is taken by the DetachedSavepoint in namespace %s (names are unique across all namespaces): choose another name",
+		name, name, heldNamespace)}
+	if exists {
+		return taken
+	}
+	if acquired := held.Spec.AcquireTime; acquired != nil && c.opts.Now().Sub(acquired.Time) < c.opts.ClaimGrace {
+		// Its create may still be on its way to storage.
+		return &claimDenied{fmt.Sprintf("DetachedSavepoint %s: metadata.name %q is being created in namespace %s right now (names are unique across all namespaces): choose another name, or retry in %s",
+			name, name, heldNamespace, c.opts.ClaimGrace.Round(time.Second))}
+	}
+	if dryRun {
+		return nil
+	}
+	// An orphaned claim (its create failed after admission): take it over,
+	// atomically, through the Lease's resourceVersion.
+	held.Spec.HolderIdentity = &holder
+	held.Spec.AcquireTime = &metav1.MicroTime{Time: c.opts.Now()}
+	if err := c.client.Update(ctx, &held); err != nil {
+		if apierrors.IsConflict(err) {
+			return taken
+		}
+		return fmt.Errorf("take over the orphaned claim on DetachedSavepoint name %s: %w", name, err)
+	}
+	return nil
+}
+
+// detachedExists reads, live, whether namespace/name exists.
+func (c *claims) detachedExists(ctx context.Context, namespace, name string) (bool, error) {
+	if namespace == "" || name == "" {
+		return false, nil
+	}
+	err := c.live.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cmfv1.DetachedSavepoint{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Start sweeps orphaned claims (their DetachedSavepoint deleted, or its
+// create failed after admission) until ctx ends. It runs on every replica;
+// deletes are conditional, so replicas do not fight.
+func (c *claims) Start(ctx context.Context) error {
+	if c.informers != nil {
+		// Release a claim as soon as its DetachedSavepoint is deleted.
+		informer, err := c.informers.GetInformer(ctx, &cmfv1.DetachedSavepoint{})
+		if err != nil {
+			return fmt.Errorf("watch DetachedSavepoints: %w", err)
+		}
+		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			DeleteFunc: func(obj any) {
+				if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+					obj = tombstone.Obj
+				}
+				if dsp, ok := obj.(*cmfv1.DetachedSavepoint); ok {
+					c.releaseDeleted(ctx, dsp)
+				}
+			},
+		}); err != nil {
+			return fmt.Errorf("watch DetachedSavepoints: %w", err)
+		}
+	}
+	ticker := time.NewTicker(c.opts.ClaimSweepInterval)
+	defer ticker.Stop()
+	for {
+		if err := c.sweep(ctx); err != nil {
+			logf.FromContext(ctx).Error(err, "sweep DetachedSavepoint name claims")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// sweep deletes the claims whose holder does not exist, once past the grace.
+func (c *claims) sweep(ctx context.Context) error {
+	var leases coordinationv1.LeaseList
+	if err := c.live.List(ctx, &leases, client.InNamespace(c.opts.ClaimNamespace), client.HasLabels{ClaimLabel}); err != nil {
+		return err
+	}
+	for i := range leases.Items {
+		if err := c.release(ctx, &leases.Items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release deletes one claim if its holder is gone and the grace has passed.
+func (c *claims) release(ctx context.Context, lease *coordinationv1.Lease) error {
+	if lease.Spec.HolderIdentity == nil {
+		return nil
+	}
+	namespace, name, _ := strings.Cut(*lease.Spec.HolderIdentity, "/")
+	if acquired := lease.Spec.AcquireTime; acquired != nil && c.opts.Now().Sub(acquired.Time) < c.opts.ClaimGrace {
+		return nil
+	}
+	exists, err := c.detachedExists(ctx, namespace, name)
+	if err != nil || exists {
+		return err
+	}
+	err = c.client.Delete(ctx, lease, client.Preconditions{ResourceVersion: &lease.ResourceVersion})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// releaseDeleted deletes the claim of a DetachedSavepoint that was deleted,
+// if it still names it.
+func (c *claims) releaseDeleted(ctx context.Context, dsp *cmfv1.DetachedSavepoint) {
+	var lease coordinationv1.Lease
+	key := client.ObjectKey{Namespace: c.opts.ClaimNamespace, Name: leaseName(dsp.Name)}
+	if err := c.live.Get(ctx, key, &lease); err != nil {
+		return
+	}
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != holderOf(dsp.Namespace, dsp.Name) {
+		return
+	}
+	exists, err := c.detachedExists(ctx, dsp.Namespace, dsp.Name)
+	if err != nil || exists {
+		return // re-created with the same name: still claimed
+	}
+	err = c.client.Delete(ctx, &lease, client.Preconditions{ResourceVersion: &lease.ResourceVersion})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		logf.FromContext(ctx).Error(err, "release DetachedSavepoint name claim", "name", dsp.Name)
+	}
+}
+
+// NeedLeaderElection: every replica sweeps; it is idempotent.
+func (c *claims) NeedLeaderElection() bool { return false }

@@ -1,0 +1,180 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
+)
+
+// savepointDefaulter fills in what a user may leave out of a Savepoint:
+// formatType, backoffLimit, a name, and the parent label. Nothing else
+// changes.
+type savepointDefaulter struct {
+	now func() time.Time
+}
+
+func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create {
+		return admission.Allowed("")
+	}
+	var sp cmfv1.Savepoint
+	if err := json.Unmarshal(req.Object.Raw, &sp); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode Savepoint: %w", err))
+	}
+	original, err := json.Marshal(&sp)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if sp.Spec.FormatType == "" {
+		sp.Spec.FormatType = cmfv1.FormatCanonical
+	}
+	if sp.Spec.BackoffLimit == nil {
+		limit := cmfv1.DefaultBackoffLimit
+		sp.Spec.BackoffLimit = &limit
+	}
+	kind, parent := sp.Parent()
+	if sp.Name == "" && sp.GenerateName == "" && parent != "" {
+		sp.Name = GenerateName(parent, d.now())
+	}
+	if label := parentLabel(kind); label != "" && len(validation.IsValidLabelValue(parent)) == 0 {
+		if sp.Labels == nil {
+			sp.Labels = map[string]string{}
+		}
+		sp.Labels[label] = parent
+	}
+	defaulted, err := json.Marshal(&sp)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	// Patch against the decoded original, not the raw request, so that only
+	// the fields set here are in the patch.
+	return admission.PatchResponseFromRaw(original, defaulted)
+}
+
+// parentLabel is the label that names a savepoint's parent of that kind.
+func parentLabel(kind cmfv1.ParentKind) string {
+	switch kind {
+	case cmfv1.ParentApplication:
+		return cmfv1.ApplicationLabel
+	case cmfv1.ParentStatement:
+		return cmfv1.StatementLabel
+	}
+	return ""
+}
+
+// GenerateName names a savepoint after its parent and the UTC time, e.g.
+// orders-20261125t101500-3f9a, trimming the parent so the name stays a valid
+// object name. The random suffix keeps two savepoints of one second apart.
+func GenerateName(parent string, now time.Time) string {
+	var suffix [2]byte
+	_, _ = rand.Read(suffix[:])
+	tail := "-" + strings.ToLower(now.UTC().Format("20060102T150405")) + "-" + hex.EncodeToString(suffix[:])
+	if max := validation.DNS1123SubdomainMaxLength - len(tail); len(parent) > max {
+		parent = strings.TrimRight(parent[:max], "-.")
+	}
+	return parent + tail
+}
+
+// savepointValidator enforces the rules of an attached Savepoint: its parent
+// exists and is not being deleted, the user may act on the parent, and the
+// parent's state backend can write the format.
+type savepointValidator struct {
+	decoder admission.Decoder
+	lookups *lookups
+	access  *access
+}
+
+func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	var sp cmfv1.Savepoint
+	raw := req.Object
+	if req.Operation == admissionv1.Delete {
+		raw = req.OldObject
+	}
+	if err := v.decoder.DecodeRaw(raw, &sp); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode Savepoint: %w", err))
+	}
+	kind, parent := sp.Parent()
+	if kind == "" {
+		// The CRD's own validation names the field; nothing to add.
+		return admission.Allowed("")
+	}
+
+	switch req.Operation {
+	case admissionv1.Create:
+		return v.validateCreate(ctx, req, &sp, kind, parent)
+	case admissionv1.Update:
+		return v.requireAccess(ctx, req, "update", &sp, kind, parent)
+	case admissionv1.Delete:
+		return v.requireAccess(ctx, req, "delete", &sp, kind, parent)
+	}
+	return admission.Allowed("")
+}
+
+func (v *savepointValidator) validateCreate(ctx context.Context, req admission.Request, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	field := parentField(kind)
+	obj, err := v.lookups.parent(ctx, kind, req.Namespace, parent)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if obj == nil {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q does not exist in namespace %s: create the %s first, or name an existing one",
+			sp.Name, field, parent, req.Namespace, kind))
+	}
+	if obj.GetDeletionTimestamp() != nil {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q is being deleted: no new savepoints can attach to it", sp.Name, field, parent))
+	}
+	if resp := v.requireAccess(ctx, req, "update", sp, kind, parent); !resp.Allowed {
+		return resp
+	}
+	if sp.Spec.FormatType == "" || sp.Spec.FormatType == cmfv1.FormatCanonical {
+		if setting := rules.NativeOnly(parentConfigs(obj)...); setting != "" {
+			return admission.Denied(fmt.Sprintf("Savepoint %s: spec.formatType CANONICAL is not supported by %s %s, whose state backend supports only NATIVE savepoints (%s): set spec.formatType: NATIVE",
+				sp.Name, kind, parent, setting))
+		}
+	}
+	return admission.Allowed("")
+}
+
+// requireAccess allows the request only if its user may verb the parent.
+func (v *savepointValidator) requireAccess(ctx context.Context, req admission.Request, verb string, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	ok, err := v.access.allowed(ctx, req.UserInfo, verb, kind, req.Namespace, parent)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !ok {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: user %q may not %s %s %s, and a savepoint inherits its permissions from its parent: ask for %s on %s in namespace %s",
+			sp.Name, req.UserInfo.Username, verb, kind, parent, verb, resourceOf(kind), req.Namespace))
+	}
+	return admission.Allowed("")
+}
+
+// parentField is the Savepoint field naming a parent of that kind.
+func parentField(kind cmfv1.ParentKind) string {
+	if kind == cmfv1.ParentStatement {
+		return "spec.statement"
+	}
+	return "spec.application"
+}
+
+// parentConfigs are the Flink settings of a parent that decide its state backend.
+func parentConfigs(obj any) []map[string]string {
+	switch p := obj.(type) {
+	case *cmfv1.FlinkApplication:
+		return []map[string]string{p.Spec.FlinkConfiguration}
+	case *cmfv1.Statement:
+		return []map[string]string{p.Spec.FlinkConfiguration, p.Spec.Properties}
+	}
+	return nil
+}
