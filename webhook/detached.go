@@ -23,6 +23,15 @@ type detachedValidator struct {
 }
 
 func (v *detachedValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation == admissionv1.Delete {
+		var dsp cmfv1.DetachedSavepoint
+		if err := v.decoder.DecodeRaw(req.OldObject, &dsp); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode DetachedSavepoint: %w", err))
+		}
+		// The seed only advises here: say so, do not deny.
+		return admission.Allowed("").WithWarnings(fmt.Sprintf(
+			"DetachedSavepoint %s: deleting it keeps the savepoint data at %s; delete the data yourself if no job needs it", dsp.Name, dsp.Spec.Path))
+	}
 	if req.Operation != admissionv1.Create {
 		return admission.Allowed("")
 	}

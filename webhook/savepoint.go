@@ -117,7 +117,15 @@ func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) 
 	case admissionv1.Update:
 		return v.requireAccess(ctx, req, "update", &sp, kind, parent)
 	case admissionv1.Delete:
-		return v.requireAccess(ctx, req, "delete", &sp, kind, parent)
+		resp := v.requireAccess(ctx, req, "delete", &sp, kind, parent)
+		if resp.Allowed && sp.Status.State == cmfv1.StateCompleted && sp.Status.Path != "" {
+			hint := "detach it first to keep the data (kubectl savepoint detach " + sp.Name + ")"
+			if kind == cmfv1.ParentStatement {
+				hint = "Savepoints attached to a Statement cannot be detached"
+			}
+			resp = resp.WithWarnings(fmt.Sprintf("Savepoint %s: its data at %s will be disposed through the Flink cluster; %s", sp.Name, sp.Status.Path, hint))
+		}
+		return resp
 	}
 	return admission.Allowed("")
 }

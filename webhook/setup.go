@@ -33,7 +33,7 @@ const (
 //
 // +kubebuilder:webhook:path=/mutate-cmf-confluent-io-v1-savepoint,mutating=true,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create,versions=v1,name=msavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent,reinvocationPolicy=IfNeeded
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-savepoint,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create;update;delete,versions=v1,name=vsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
-// +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
+// +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create;delete,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-parent,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=flinkapplications;statements,verbs=create;update;delete,versions=v1,name=vparent.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 
 // Options configure the webhook.
@@ -67,6 +67,21 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// newHandlers builds the admission handlers by path, and the name claims
+// they share.
+func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handler, *claims) {
+	lookups := &lookups{cache: mgr.GetClient(), live: mgr.GetAPIReader()}
+	claims := &claims{client: mgr.GetClient(), live: mgr.GetAPIReader(), informers: mgr.GetCache(), opts: opts}
+	access := &access{client: mgr.GetClient()}
+	decoder := admission.NewDecoder(mgr.GetScheme())
+	return map[string]admission.Handler{
+		MutateSavepointPath:   &savepointDefaulter{now: opts.Now},
+		ValidateSavepointPath: &savepointValidator{decoder: decoder, lookups: lookups, access: access},
+		ValidateDetachedPath:  &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
+		ValidateParentPath:    &parentValidator{decoder: decoder, lookups: lookups},
+	}, claims
+}
+
 // Setup registers the admission handlers, the cache indexes they look up
 // with, and the sweeper of orphaned name claims with mgr.
 func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
@@ -76,15 +91,10 @@ func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	if err := AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	lookups := &lookups{cache: mgr.GetClient(), live: mgr.GetAPIReader()}
-	claims := &claims{client: mgr.GetClient(), live: mgr.GetAPIReader(), informers: mgr.GetCache(), opts: opts}
-	access := &access{client: mgr.GetClient()}
-	decoder := admission.NewDecoder(mgr.GetScheme())
-
+	handlers, claims := newHandlers(mgr, opts)
 	server := mgr.GetWebhookServer()
-	server.Register(MutateSavepointPath, &webhook.Admission{Handler: &savepointDefaulter{now: opts.Now}})
-	server.Register(ValidateSavepointPath, &webhook.Admission{Handler: &savepointValidator{decoder: decoder, lookups: lookups, access: access}})
-	server.Register(ValidateDetachedPath, &webhook.Admission{Handler: &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims}})
-	server.Register(ValidateParentPath, &webhook.Admission{Handler: &parentValidator{decoder: decoder, lookups: lookups}})
+	for path, handler := range handlers {
+		server.Register(path, &webhook.Admission{Handler: handler})
+	}
 	return mgr.Add(claims)
 }

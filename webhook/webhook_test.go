@@ -55,6 +55,7 @@ func TestWebhook(t *testing.T) {
 	t.Run("rule 7: CANONICAL is denied for a NATIVE-only state backend", s.testNativeOnly)
 	t.Run("rule 8: permissions are inherited from the parent", s.testPermissions)
 	t.Run("dry-run behaves like a real apply, without side effects", s.testDryRun)
+	t.Run("warnings where the seed only advises", s.testWarnings)
 }
 
 func (s *suite) testDefaults(t *testing.T) {
@@ -437,6 +438,34 @@ func (s *suite) testDryRun(t *testing.T) {
 	assert.Equal(t, "CANONICAL -1", out, "defaults show in a dry run")
 	err = s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "dry"}, &cmfv1.Savepoint{})
 	assert.True(t, apierrors.IsNotFound(err), "nothing was created")
+}
+
+func (s *suite) testWarnings(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	s.application(t, ns, "orders", nil)
+	s.savepoint(t, ns, "done", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/done")
+	dsp := "kept-" + ns
+	require.NoError(t, s.c.Create(ctx, &cmfv1.DetachedSavepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: dsp}, Spec: cmfv1.DetachedSavepointSpec{Path: "file:/sp/kept"},
+	}))
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"delete", "savepoint", "done"},
+			"Warning: Savepoint done: its data at file:/sp/done will be disposed through the Flink cluster; detach it first to keep the data (kubectl savepoint detach done)"},
+		{[]string{"delete", "detachedsavepoint", dsp},
+			"Warning: DetachedSavepoint " + dsp + ": deleting it keeps the savepoint data at file:/sp/kept; delete the data yourself if no job needs it"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[:2], " "), func(t *testing.T) {
+			_, errOut, err := s.env.RunKubectl(ctx, append(tt.args, "-n", ns, "--wait=false")...)
+			require.NoError(t, err, errOut)
+			assert.Contains(t, errOut, tt.want)
+		})
+	}
 }
 
 // --- fixtures ---

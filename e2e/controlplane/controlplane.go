@@ -44,6 +44,8 @@ type Env struct {
 	Kubectl string
 	// Env is envtest's environment, for users and webhook options.
 	Env *envtest.Environment
+	// webhooks: the webhook configurations are installed (Options.Webhooks).
+	webhooks bool
 }
 
 // Options changes how the control plane starts.
@@ -105,6 +107,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Kubeconfig: kubeconfigPath,
 		Kubectl:    filepath.Join(assets, "kubectl"),
 		Env:        te,
+		webhooks:   opts.Webhooks,
 	}
 }
 

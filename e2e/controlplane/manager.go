@@ -23,14 +23,17 @@ import (
 func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error) ctrl.Manager {
 	t.Helper()
 	wh := e.Env.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+	options := ctrl.Options{
 		Scheme:         e.Scheme,
 		Metrics:        metricsserver.Options{BindAddress: "0"},
 		LeaderElection: false,
-		WebhookServer: webhook.NewServer(webhook.Options{
+	}
+	if e.webhooks {
+		options.WebhookServer = webhook.NewServer(webhook.Options{
 			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir,
-		}),
-	})
+		})
+	}
+	mgr, err := ctrl.NewManager(e.Config, options)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -50,7 +53,7 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	})
 
 	require.True(t, mgr.GetCache().WaitForCacheSync(ctx), "cache sync")
-	if wh.LocalServingPort != 0 {
+	if e.webhooks {
 		addr := net.JoinHostPort(wh.LocalServingHost, fmt.Sprint(wh.LocalServingPort))
 		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a readiness probe of our own test server
