@@ -48,7 +48,11 @@ func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bo
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(cmfv1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	config, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("reach the cluster: %w (set --kubeconfig or run in a pod)", err)
+	}
+	mgr, err := ctrl.NewManager(config, ctrl.Options{
 		Scheme:                  scheme,
 		WebhookServer:           webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir}),
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
