@@ -25,9 +25,9 @@ func BenchmarkStartFromSavepointLookup(b *testing.B) {
 	ns := "bench"
 	require.NoError(b, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	var l *lookups
-	env.StartManager(b, func(ctx context.Context, mgr ctrl.Manager) error {
+	_, _ = env.StartManager(b, func(ctx context.Context, mgr ctrl.Manager) error {
 		l = &lookups{cache: mgr.GetClient(), live: mgr.GetAPIReader()}
-		return AddIndexes(ctx, mgr.GetFieldIndexer())
+		return rules.AddIndexes(ctx, mgr.GetFieldIndexer())
 	})
 
 	created := 0

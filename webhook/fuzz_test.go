@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 )
 
 // FuzzAdmission sends arbitrary AdmissionReview bodies through each
@@ -31,8 +32,8 @@ func FuzzAdmission(f *testing.F) {
 	ctx := context.Background()
 	require.NoError(f, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fuzz-claims"}}))
 	var handlers map[string]admission.Handler
-	env.StartManager(f, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	_, _ = env.StartManager(f, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		opts := Options{ClaimNamespace: "fuzz-claims"}

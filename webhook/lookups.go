@@ -2,55 +2,14 @@ package webhook
 
 import (
 	"context"
-	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 )
-
-// Cache indexes: a decision costs the same with 100 or 100,000 objects.
-const (
-	// IndexParent indexes Savepoints by "FlinkApplication/<name>" or "Statement/<name>".
-	IndexParent = "cmf.confluent.io/parent"
-	// IndexUID indexes Savepoints and DetachedSavepoints by metadata.uid.
-	IndexUID = "metadata.uid"
-	// IndexName indexes DetachedSavepoints by metadata.name, across namespaces.
-	IndexName = "metadata.name"
-)
-
-// ParentKey is the IndexParent value of a parent.
-func ParentKey(kind cmfv1.ParentKind, name string) string {
-	return string(kind) + "/" + name
-}
-
-// AddIndexes registers the field indexes the webhook and the controllers look up with.
-func AddIndexes(ctx context.Context, indexer client.FieldIndexer) error {
-	indexes := []struct {
-		obj     client.Object
-		field   string
-		extract client.IndexerFunc
-	}{
-		{&cmfv1.Savepoint{}, IndexParent, func(o client.Object) []string {
-			kind, name := o.(*cmfv1.Savepoint).Parent()
-			if kind == "" {
-				return nil
-			}
-			return []string{ParentKey(kind, name)}
-		}},
-		{&cmfv1.Savepoint{}, IndexUID, func(o client.Object) []string { return []string{string(o.GetUID())} }},
-		{&cmfv1.DetachedSavepoint{}, IndexUID, func(o client.Object) []string { return []string{string(o.GetUID())} }},
-		{&cmfv1.DetachedSavepoint{}, IndexName, func(o client.Object) []string { return []string{o.GetName()} }},
-	}
-	for _, ix := range indexes {
-		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
-			return fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
-		}
-	}
-	return nil
-}
 
 // lookups reads through the cache, and confirms a "not found" with a live
 // read where a stale cache would wrongly deny (an object created a moment ago).
@@ -82,7 +41,7 @@ func (l *lookups) Savepoint(ctx context.Context, namespace, name string) (*cmfv1
 
 func (l *lookups) SavepointByUID(ctx context.Context, namespace, uid string) (*cmfv1.Savepoint, error) {
 	var list cmfv1.SavepointList
-	if err := l.cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{IndexUID: uid}); err != nil {
+	if err := l.cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{rules.IndexUID: uid}); err != nil {
 		return nil, err
 	}
 	if len(list.Items) == 0 {
@@ -93,7 +52,7 @@ func (l *lookups) SavepointByUID(ctx context.Context, namespace, uid string) (*c
 
 func (l *lookups) DetachedSavepoint(ctx context.Context, name string) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
-	if err := l.cache.List(ctx, &list, client.MatchingFields{IndexName: name}); err != nil {
+	if err := l.cache.List(ctx, &list, client.MatchingFields{rules.IndexName: name}); err != nil {
 		return nil, err
 	}
 	if len(list.Items) == 0 {
@@ -104,7 +63,7 @@ func (l *lookups) DetachedSavepoint(ctx context.Context, name string) (*cmfv1.De
 
 func (l *lookups) DetachedSavepointByUID(ctx context.Context, uid string) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
-	if err := l.cache.List(ctx, &list, client.MatchingFields{IndexUID: uid}); err != nil {
+	if err := l.cache.List(ctx, &list, client.MatchingFields{rules.IndexUID: uid}); err != nil {
 		return nil, err
 	}
 	if len(list.Items) == 0 {

@@ -82,13 +82,11 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 	}, claims
 }
 
-// Setup registers the admission handlers, the cache indexes they look up
-// with, and the sweeper of orphaned name claims with mgr.
+// Setup registers the admission handlers and the sweeper of orphaned name
+// claims with mgr. The handlers look up with the indexes of
+// rules.AddIndexes, which the caller adds once per manager.
 func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	if err := opts.defaults(); err != nil {
-		return err
-	}
-	if err := AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	handlers, claims := newHandlers(mgr, opts)

@@ -22,6 +22,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
@@ -38,7 +39,10 @@ func TestWebhook(t *testing.T) {
 	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
 	ctx := context.Background()
 	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: claimNamespace}}))
-	env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
+	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+			return err
+		}
 		return webhook.Setup(ctx, mgr, webhook.Options{
 			ClaimNamespace: claimNamespace, ClaimGrace: 2 * time.Second, ClaimSweepInterval: 500 * time.Millisecond,
 		})

@@ -11,6 +11,18 @@ const (
 	StatementLabel = "cmf.confluent.io/statement"
 	// RestURLAnnotation on a parent overrides where its JobManager REST API is reached.
 	RestURLAnnotation = "cmf.confluent.io/rest-url"
+	// AbandonAnnotation set to "true" on a Savepoint abandons it: no more
+	// triggers or retries (`kubectl savepoint abandon`).
+	AbandonAnnotation = "cmf.confluent.io/abandon"
+	// ForceDeleteAnnotation set to "true" on a Savepoint makes its deletion
+	// skip disposal: the resource goes at once and its data stays, orphaned
+	// (`kubectl savepoint delete --force`).
+	ForceDeleteAnnotation = "cmf.confluent.io/force-delete"
+	// DisposeFinalizer keeps a COMPLETED attached Savepoint until its data
+	// is disposed (or it was detached, or its deletion forced).
+	DisposeFinalizer = "cmf.confluent.io/dispose-savepoint"
+	// ParentFinalizer keeps a parent while savepoints are attached to it.
+	ParentFinalizer = "cmf.confluent.io/attached-savepoints"
 )
 
 // StartFromSavepoint says which savepoint a job starts from. Exactly one of

@@ -119,9 +119,19 @@ type SavepointStatus struct {
 	// +optional
 	TriggerID string `json:"triggerId,omitempty"`
 
-	// triggerTimestamp is when the current attempt was triggered.
+	// nextAttemptTime is when a failed savepoint is triggered again.
 	// +optional
-	TriggerTimestamp *metav1.Time `json:"triggerTimestamp,omitempty"`
+	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
+
+	// disposalTriggerId is the JobManager's ID of the disposal of a deleted
+	// savepoint's data, while it runs.
+	// +optional
+	DisposalTriggerID string `json:"disposalTriggerId,omitempty"`
+
+	// triggerTimestamp is when the current attempt was triggered, to the
+	// microsecond (polls and the checkpoint-history lookup need the precision).
+	// +optional
+	TriggerTimestamp *metav1.MicroTime `json:"triggerTimestamp,omitempty"`
 
 	// resultTimestamp is when the savepoint reached COMPLETED, FAILED or ABANDONED.
 	// +optional

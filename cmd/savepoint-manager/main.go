@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
@@ -27,6 +29,7 @@ func main() {
 		metricsAddr      = flag.String("metrics-bind-address", ":8080", "Address the /metrics endpoint binds to; 0 turns it off.")
 		probeAddr        = flag.String("health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 		leaderElect      = flag.Bool("leader-elect", true, "Elect one active controller among replicas; every replica serves the webhook.")
+		restURLTemplate  = flag.String("rest-url-template", controller.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
 		managerNamespace = flag.String("namespace", os.Getenv("POD_NAMESPACE"), "The manager's namespace: it holds the leader-election Lease and the DetachedSavepoint name claims (default $POD_NAMESPACE).")
 	)
 	zapOpts := zap.Options{}
@@ -34,13 +37,13 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
-	if err := run(*webhookPort, *certDir, *metricsAddr, *probeAddr, *leaderElect, *managerNamespace); err != nil {
+	if err := run(*webhookPort, *certDir, *metricsAddr, *probeAddr, *leaderElect, *managerNamespace, *restURLTemplate); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bool, namespace string) error {
+func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bool, namespace, restURLTemplate string) error {
 	if namespace == "" {
 		return fmt.Errorf("--namespace is required (or set POD_NAMESPACE): the manager's own namespace")
 	}
@@ -65,8 +68,14 @@ func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bo
 		return fmt.Errorf("create manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	if err := savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{ClaimNamespace: namespace}); err != nil {
 		return fmt.Errorf("set up the webhook: %w", err)
+	}
+	if err := controller.Setup(mgr, controller.Options{RestURLTemplate: restURLTemplate}); err != nil {
+		return fmt.Errorf("set up the controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 // for t, serving the webhook where the control plane's webhook
 // configurations point (Options.Webhooks), with setup adding the handlers
 // and controllers under test. It returns once the webhook answers TLS and
-// the cache has synced, and stops the manager when t ends.
-func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error) ctrl.Manager {
+// the cache has synced, with a function that stops the manager (as a crash
+// would, mid-work); the manager is stopped when t ends in any case.
+func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error) (ctrl.Manager, func()) {
 	t.Helper()
 	wh := e.Env.WebhookInstallOptions
 	options := ctrl.Options{
@@ -40,17 +42,21 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	require.NoError(t, setup(ctx, mgr))
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Logf("manager stopped: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Logf("manager stopped: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Logf("manager did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Logf("manager did not stop within 30s")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 
 	require.True(t, mgr.GetCache().WaitForCacheSync(ctx), "cache sync")
 	if e.webhooks {
@@ -64,5 +70,5 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 		})
 		require.NoError(t, err, "webhook server at %s", addr)
 	}
-	return mgr
+	return mgr, stop
 }

@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+)
+
+// Prometheus metrics, served on the manager's /metrics.
+var (
+	savepointsByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "savepoint_manager_savepoints",
+		Help: "Attached savepoints by state.",
+	}, []string{"state"})
+	triggerToComplete = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "savepoint_manager_trigger_to_complete_seconds",
+		Help:    "Time from recording a trigger to observing the savepoint COMPLETED.",
+		Buckets: prometheus.ExponentialBuckets(0.025, 2, 14),
+	})
+	disposalFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "savepoint_manager_disposal_failures_total",
+		Help: "Disposals of savepoint data that failed or could not reach the cluster.",
+	})
+	restErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "savepoint_manager_flink_rest_errors_total",
+		Help: "Failed JobManager REST calls by operation.",
+	}, []string{"operation"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(savepointsByState, triggerToComplete, disposalFailures, restErrors)
+}
+
+// stateGauge refreshes savepointsByState from the cache.
+type stateGauge struct {
+	client   client.Reader
+	interval time.Duration
+}
+
+func (g *stateGauge) Start(ctx context.Context) error {
+	ticker := time.NewTicker(g.interval)
+	defer ticker.Stop()
+	for {
+		var list cmfv1.SavepointList
+		if err := g.client.List(ctx, &list); err != nil {
+			logf.FromContext(ctx).Error(err, "count savepoints by state")
+		} else {
+			counts := map[cmfv1.SavepointState]float64{
+				cmfv1.StateTriggerPending: 0, cmfv1.StateInProgress: 0, cmfv1.StateCompleted: 0,
+				cmfv1.StateFailed: 0, cmfv1.StateAbandoned: 0,
+			}
+			for _, sp := range list.Items {
+				state := sp.Status.State
+				if state == "" {
+					state = cmfv1.StateTriggerPending
+				}
+				counts[state]++
+			}
+			for state, n := range counts {
+				savepointsByState.WithLabelValues(string(state)).Set(n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// NeedLeaderElection: only the leader reports, so that replicas agree.
+func (g *stateGauge) NeedLeaderElection() bool { return true }
