@@ -34,7 +34,7 @@ func setupParents(mgr ctrl.Manager, opts Options) error {
 		kind := p.kind
 		err := ctrl.NewControllerManagedBy(mgr).
 			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
-			Named("parent-" + string(kind)).
+			Named("parent-"+string(kind)).
 			For(p.newObj()).
 			Watches(&cmfv1.Savepoint{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []ctrl.Request {
 				spKind, name := obj.(*cmfv1.Savepoint).Parent()

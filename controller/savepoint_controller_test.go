@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,9 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"go.uber.org/zap/zapcore"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
@@ -80,7 +81,8 @@ func TestSavepointLifecycle(t *testing.T) {
 	t.Run("delete disposes; unreachable keeps; force orphans", s.testDelete)
 	t.Run("detach keeps the data, also across a crash", s.testDetach)
 	t.Run("the parent keeps a finalizer while savepoints are attached", s.testParentFinalizer)
-	t.Run("ABANDONED when the job is gone", s.testJobGone)
+	t.Run("ABANDONED when the job is gone, also mid-flight", s.testJobGone)
+	t.Run("metrics", s.testMetrics)
 }
 
 // startController starts the controllers' manager for the whole test.
@@ -90,7 +92,7 @@ func (s *suite) startController() {
 			return err
 		}
 		return controller.Setup(mgr, testOptions)
-	})
+	}, controlplane.WithoutWebhook)
 	s.stopCtl = stop
 }
 
@@ -313,17 +315,50 @@ func (s *suite) testJobGone(t *testing.T) {
 	ctx := context.Background()
 	// A job of its own, cancelled: its savepoints are abandoned, not retried.
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
-	ns := s.namespace(t, cluster.RESTURL)
-	status, err := http.NewRequest(http.MethodPatch, cluster.RESTURL+"/jobs/"+cluster.JobID+"?mode=cancel", nil)
+	proxy := flinkharness.NewFaultProxy(t, cluster.RESTURL)
+	ns := s.namespace(t, proxy.URL)
+
+	// Mid-flight: the trigger is recorded and IN_PROGRESS, but its POST
+	// never reached Flink; then the job is cancelled.
+	proxy.Fail(http.MethodPost, `/savepoints$`, http.StatusServiceUnavailable, -1)
+	midFlight := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()})
+	s.waitFor(t, midFlight, func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateInProgress })
+	cancel, err := http.NewRequest(http.MethodPatch, cluster.RESTURL+"/jobs/"+cluster.JobID+"?mode=cancel", nil)
 	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(status)
+	resp, err := http.DefaultClient.Do(cancel)
 	require.NoError(t, err)
 	resp.Body.Close()
+	proxy.Heal()
+	midFlight = s.waitState(t, midFlight, cmfv1.StateAbandoned)
+	assert.Contains(t, midFlight.Status.Error, "FlinkJobNotFoundException")
+	assert.Zero(t, midFlight.Status.Failures)
 
-	sp := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()})
-	sp = s.waitState(t, sp, cmfv1.StateAbandoned)
-	assert.Contains(t, sp.Status.Error, "no running job")
-	assert.Zero(t, sp.Status.Failures)
+	// After: no running job to take a savepoint of.
+	after := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateAbandoned)
+	assert.Contains(t, after.Status.Error, "no running job")
+	assert.Zero(t, after.Status.Failures)
+}
+
+func (s *suite) testMetrics(t *testing.T) {
+	families, err := metrics.Registry.Gather()
+	require.NoError(t, err)
+	found := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetHistogram() != nil:
+				found[f.GetName()] += float64(m.GetHistogram().GetSampleCount())
+			case m.GetCounter() != nil:
+				found[f.GetName()] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				found[f.GetName()] += m.GetGauge().GetValue()
+			}
+		}
+	}
+	assert.Positive(t, found["savepoint_manager_trigger_to_complete_seconds"], "completions observed")
+	assert.Positive(t, found["savepoint_manager_disposal_failures_total"], "the unreachable disposal counted")
+	assert.Positive(t, found["savepoint_manager_flink_rest_errors_total"], "injected REST errors counted")
+	assert.Contains(t, found, "savepoint_manager_savepoints")
 }
 
 // --- fixtures ---

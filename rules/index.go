@@ -60,4 +60,3 @@ func AddIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	}
 	return nil
 }
-

@@ -63,6 +63,8 @@ func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bo
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "savepoint-manager.cmf.confluent.io",
 		LeaderElectionNamespace: namespace,
+		// A stopping leader hands over at once instead of after the lease expires.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)

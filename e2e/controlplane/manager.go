@@ -2,9 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"crypto/tls"
-	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -19,10 +16,11 @@ import (
 // StartManager runs a controller-runtime manager against the control plane
 // for t, serving the webhook where the control plane's webhook
 // configurations point (Options.Webhooks), with setup adding the handlers
-// and controllers under test. It returns once the webhook answers TLS and
+// and controllers under test; change adjusts the manager's options (leader
+// election, another webhook port). It returns once the webhook answers TLS and
 // the cache has synced, with a function that stops the manager (as a crash
 // would, mid-work); the manager is stopped when t ends in any case.
-func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error) (ctrl.Manager, func()) {
+func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error, change ...func(*ctrl.Options)) (ctrl.Manager, func()) {
 	t.Helper()
 	wh := e.Env.WebhookInstallOptions
 	options := ctrl.Options{
@@ -34,6 +32,9 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 		options.WebhookServer = webhook.NewServer(webhook.Options{
 			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir,
 		})
+	}
+	for _, c := range change {
+		c(&options)
 	}
 	mgr, err := ctrl.NewManager(e.Config, options)
 	require.NoError(t, err)
@@ -59,16 +60,16 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	t.Cleanup(stop)
 
 	require.True(t, mgr.GetCache().WaitForCacheSync(ctx), "cache sync")
-	if e.webhooks {
-		addr := net.JoinHostPort(wh.LocalServingHost, fmt.Sprint(wh.LocalServingPort))
+	if options.WebhookServer != nil {
+		started := mgr.GetWebhookServer().StartedChecker()
 		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a readiness probe of our own test server
-			if err != nil {
-				return false, nil
-			}
-			return true, conn.Close()
+			return started(nil) == nil, nil
 		})
-		require.NoError(t, err, "webhook server at %s", addr)
+		require.NoError(t, err, "webhook server")
 	}
 	return mgr, stop
 }
+
+// WithoutWebhook is a StartManager change for a manager that serves no
+// webhook (e.g. controllers beside a webhook manager of their own).
+func WithoutWebhook(o *ctrl.Options) { o.WebhookServer = nil }
