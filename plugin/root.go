@@ -5,8 +5,18 @@ package plugin
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/abandon"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/cmdutil"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/create"
+	deletecmd "github.com/kubectl-savepoint/kubectl-savepoint/plugin/delete"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/detach"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/importcmd"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/list"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/wait"
 )
 
 // NewCmdSavepoint returns the root of the `kubectl savepoint` command tree.
@@ -23,7 +33,26 @@ take, list, detach, import, delete and start from savepoints.`,
 			cobra.CommandDisplayNameAnnotation: "kubectl savepoint",
 		},
 	}
-	configFlags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(NewCmdVersion(configFlags, streams))
+	// kubectl's flags, but -s is --statement here (as in the seed's CLI),
+	// so --server keeps only its long form.
+	kubectlFlags := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	configFlags.AddFlags(kubectlFlags)
+	kubectlFlags.VisitAll(func(flag *pflag.Flag) {
+		if flag.Name == "server" {
+			flag.Shorthand = ""
+		}
+		cmd.PersistentFlags().AddFlag(flag)
+	})
+	f := &cmdutil.Factory{ConfigFlags: configFlags, IOStreams: streams}
+	cmd.AddCommand(
+		create.NewCmd(f),
+		list.NewCmd(f),
+		deletecmd.NewCmd(f),
+		detach.NewCmd(f),
+		importcmd.NewCmd(f),
+		abandon.NewCmd(f),
+		wait.NewCmd(f),
+		NewCmdVersion(configFlags, streams),
+	)
 	return cmd
 }

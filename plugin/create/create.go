@@ -1,0 +1,173 @@
+// Package create is `kubectl savepoint create` (alias `trigger`): take a
+// savepoint of an application's or a statement's job.
+package create
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/cmdutil"
+)
+
+// Options are the inputs of `kubectl savepoint create`.
+type Options struct {
+	*cmdutil.Factory
+	Parent       cmdutil.ParentFlags
+	Output       *cmdutil.Output
+	Name         string
+	Path         string
+	Format       string
+	BackoffLimit int32
+	Wait         bool
+	Timeout      time.Duration
+	DryRun       string
+
+	namespace string
+	client    client.Client
+}
+
+// NewCmd returns `kubectl savepoint create`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	o := &Options{Factory: f, Output: cmdutil.NewOutput(), BackoffLimit: cmfv1.DefaultBackoffLimit}
+	cmd := &cobra.Command{
+		Use:     "create [NAME] (--application APP | --statement STATEMENT)",
+		Aliases: []string{"trigger"},
+		Short:   "Take a savepoint of an application's or a statement's job",
+		Long: `Take a savepoint of the job of a FlinkApplication or a Statement.
+
+The savepoint is a Savepoint resource attached to its parent: the manager
+triggers it through the parent's Flink JobManager and records its path once
+COMPLETED. Without a NAME, one is made from the parent and the time.`,
+		Example: `  # A savepoint of application orders, named after it and the time
+  kubectl savepoint create -a orders
+
+  # Into a directory of your choice, in the NATIVE format, and wait for it
+  kubectl savepoint create nightly -a orders --path s3://bucket/savepoints --format NATIVE --wait
+
+  # Of a statement, failing at the first error instead of retrying
+  kubectl savepoint create -s clicks --backoff-limit 0
+
+  # Print the manifest instead of creating it
+  kubectl savepoint create -a orders --dry-run=client -o yaml`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.Parent.AddFlags(cmd)
+	o.Output.PrintFlags.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.Path, "path", "", "Directory the savepoint is written below; default: the cluster's execution.checkpointing.savepoint-dir.")
+	cmd.Flags().StringVar(&o.Format, "format", string(cmfv1.FormatCanonical), "Savepoint format: CANONICAL or NATIVE.")
+	cmd.Flags().Int32Var(&o.BackoffLimit, "backoff-limit", cmfv1.DefaultBackoffLimit, "Retries after a failure: -1 until it succeeds, 0 none.")
+	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the savepoint is COMPLETED, FAILED or ABANDONED, showing each state.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait waits.")
+	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"client" prints the savepoint without sending it; "server" has the API server check it without keeping it.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	return cmd
+}
+
+// Complete fills in the name and the namespace.
+func (o *Options) Complete(args []string) error {
+	if len(args) == 1 {
+		o.Name = args[0]
+	}
+	var err error
+	if o.namespace, err = o.Namespace(); err != nil {
+		return err
+	}
+	if o.DryRun != "client" {
+		o.client, err = o.Client()
+	}
+	return err
+}
+
+// Validate checks the flags before anything is sent.
+func (o *Options) Validate() error {
+	if err := o.Parent.Validate(true); err != nil {
+		return err
+	}
+	o.Format = strings.ToUpper(o.Format)
+	if o.Format != string(cmfv1.FormatCanonical) && o.Format != string(cmfv1.FormatNative) {
+		return fmt.Errorf("--format %q: use CANONICAL or NATIVE", o.Format)
+	}
+	if o.BackoffLimit < -1 {
+		return fmt.Errorf("--backoff-limit %d: use -1 (retry until it succeeds), 0 (no retry) or more", o.BackoffLimit)
+	}
+	switch o.DryRun {
+	case "none", "client", "server":
+	default:
+		return fmt.Errorf(`--dry-run=%q: use "client", "server" or "none"`, o.DryRun)
+	}
+	return o.Output.Validate()
+}
+
+// Run creates the savepoint and, with --wait, follows it.
+func (o *Options) Run(cmd *cobra.Command) error {
+	ctx := cmdutil.Context(cmd)
+	limit := o.BackoffLimit
+	sp := &cmfv1.Savepoint{
+		TypeMeta:   metav1.TypeMeta{APIVersion: cmfv1.GroupVersion.String(), Kind: "Savepoint"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: o.Name},
+		Spec: cmfv1.SavepointSpec{
+			Path: o.Path, FormatType: cmfv1.FormatType(o.Format), BackoffLimit: &limit,
+		},
+	}
+	if kind, parent := o.Parent.Kind(); kind == cmfv1.ParentStatement {
+		sp.Spec.Statement = parent
+	} else {
+		sp.Spec.Application = parent
+	}
+	if o.DryRun == "client" {
+		return o.print(sp, "created (dry run)")
+	}
+	var opts []client.CreateOption
+	if o.DryRun == "server" {
+		opts = append(opts, client.DryRunAll)
+	}
+	if err := o.client.Create(ctx, sp, opts...); err != nil {
+		return cmdutil.UserError(err)
+	}
+	sp.SetGroupVersionKind(cmfv1.GroupVersion.WithKind("Savepoint"))
+	if o.DryRun == "server" {
+		return o.print(sp, "created (server dry run)")
+	}
+	if err := o.print(sp, "created"); err != nil || !o.Wait {
+		return err
+	}
+	final, err := cmdutil.WaitForState(ctx, o.client, client.ObjectKeyFromObject(sp), []cmfv1.SavepointState{cmfv1.StateCompleted}, o.Timeout, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	if final.Status.State != cmfv1.StateCompleted {
+		return fmt.Errorf("savepoint %s is %s: %s", final.Name, final.Status.State, final.Status.Error)
+	}
+	return nil
+}
+
+func (o *Options) print(sp *cmfv1.Savepoint, verb string) error {
+	if o.Output.PrintFlags.OutputFormat == nil || *o.Output.PrintFlags.OutputFormat == "" {
+		name := sp.Name
+		if name == "" {
+			name = "<generated>"
+		}
+		cmdutil.Fprintf(o.Out, "savepoint/%s %s\n", name, verb)
+		return nil
+	}
+	printer, err := o.Output.PrintFlags.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return printer.PrintObj(sp, o.Out)
+}

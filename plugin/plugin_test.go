@@ -1,0 +1,246 @@
+package plugin_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
+)
+
+// system is everything the plugin talks to, for real: the API server with
+// the webhook, the controller, and a Flink running application orders.
+type system struct {
+	env   *controlplane.Env
+	ns    string
+	flink *flinkharness.Cluster
+}
+
+func start(t *testing.T) *system {
+	ctx := context.Background()
+	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
+	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+			return err
+		}
+		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"}); err != nil {
+			return err
+		}
+		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
+	})
+	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
+	s := &system{env: env, flink: cluster, ns: env.Namespace(t)}
+	for _, app := range []string{"orders", "payments"} {
+		require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: app, Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},
+			Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///job.jar"}},
+		}))
+	}
+	stmt := &cmfv1.Statement{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "clicks", Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},
+		Spec:       cmfv1.StatementSpec{Statement: "INSERT INTO s SELECT 1", ComputePoolName: "pool"},
+	}
+	require.NoError(t, env.Client.Create(ctx, stmt))
+	// payments and clicks run the same job: their status names it, as the
+	// manager's session or operator mode will.
+	stmt.Status.JobStatus = cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING"}
+	require.NoError(t, env.Client.Status().Update(ctx, stmt))
+	payments := &cmfv1.FlinkApplication{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "payments"}, payments))
+	payments.Status.JobStatus = cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING"}
+	require.NoError(t, env.Client.Status().Update(ctx, payments))
+	return s
+}
+
+// run runs `kubectl savepoint args...` in-process, as a user types it.
+func (s *system) run(stdin string, args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	cmd := plugin.NewCmdSavepoint(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+	cmd.SetArgs(append([]string{"--kubeconfig", s.env.Kubeconfig, "-n", s.ns}, args...))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestCommands(t *testing.T) {
+	s := start(t)
+	dir := t.TempDir()
+
+	// create --wait shows progress and ends COMPLETED.
+	out, errOut, err := s.run("", "create", "first", "-a", "orders", "--path", dir, "--wait")
+	require.NoError(t, err, errOut)
+	assert.Equal(t, "savepoint/first created\n", out)
+	assert.Contains(t, errOut, "TRIGGER_PENDING")
+	assert.Contains(t, errOut, "COMPLETED  file:"+dir)
+
+	t.Run("create: errors are one line naming the way out", func(t *testing.T) {
+		tests := []struct {
+			args []string
+			want string
+		}{
+			{[]string{"create", "-a", "ghost"}, `spec.application "ghost" does not exist in namespace ` + s.ns + `: create the FlinkApplication first`},
+			{[]string{"create", "-a", "orders", "--format", "aligned"}, `--format "ALIGNED": use CANONICAL or NATIVE`},
+			{[]string{"create"}, "name the parent with --application NAME or --statement NAME"},
+			{[]string{"create", "-a", "orders", "-s", "clicks"}, "--application and --statement name two parents: give one"},
+			{[]string{"create", "-a", "orders", "--backoff-limit", "-2"}, "--backoff-limit -2: use -1"},
+		}
+		for _, tt := range tests {
+			_, _, err := s.run("", tt.args...)
+			require.Error(t, err, tt.args)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n")
+		}
+	})
+
+	t.Run("create --dry-run=client prints the manifest", func(t *testing.T) {
+		out, _, err := s.run("", "create", "dry", "-a", "orders", "--dry-run=client", "-o", "yaml")
+		require.NoError(t, err)
+		assert.Contains(t, out, "kind: Savepoint")
+		assert.Contains(t, out, "application: orders")
+		err = s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "dry"}, &cmfv1.Savepoint{})
+		assert.Error(t, err, "nothing created")
+	})
+
+	t.Run("list", func(t *testing.T) {
+		_, errOut, err := s.run("", "create", "of-statement", "-s", "clicks", "--path", dir, "--wait")
+		require.NoError(t, err, errOut)
+		out, _, err := s.run("", "list")
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.Len(t, lines, 3)
+		assert.Equal(t, []string{"NAME", "STATE", "PARENT", "FORMAT", "PATH", "AGE"}, strings.Fields(lines[0]))
+		assert.Equal(t, []string{"first", "COMPLETED", "application/orders", "CANONICAL"}, strings.Fields(lines[1])[:4])
+
+		out, _, err = s.run("", "list", "-a", "orders", "-o", "name")
+		require.NoError(t, err)
+		assert.Equal(t, "savepoint.cmf.confluent.io/first\n", out)
+
+		out, _, err = s.run("", "get", "-s", "clicks", "-o", "jsonpath={.items[*].status.state}")
+		require.NoError(t, err)
+		assert.Equal(t, "COMPLETED", out)
+
+		out, _, err = s.run("", "list", "-o", "wide", "--chunk-size", "1")
+		require.NoError(t, err)
+		assert.Contains(t, out, "ORIGIN")
+		assert.Contains(t, out, "MANUAL")
+		assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 3, "pages of one are all fetched")
+	})
+
+	t.Run("detach: a statement's savepoint is refused; an application's is kept", func(t *testing.T) {
+		_, _, err := s.run("", "detach", "of-statement")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Savepoints attached to a Statement cannot be detached")
+
+		out, errOut, err := s.run("", "detach", "first", "--name", "kept-"+s.ns)
+		require.NoError(t, err, errOut)
+		assert.Contains(t, out, "savepoint/first detached as detachedsavepoint/kept-"+s.ns)
+		out, _, err = s.run("", "list", "--detached")
+		require.NoError(t, err)
+		assert.Contains(t, out, "kept-"+s.ns)
+		assert.Contains(t, out, "<detached>")
+	})
+
+	t.Run("import, and the parent delete the webhook refuses", func(t *testing.T) {
+		out, _, err := s.run("", "import", "imported-"+s.ns, "--path", "file:///savepoints/elsewhere")
+		require.NoError(t, err)
+		assert.Equal(t, "detachedsavepoint/imported-"+s.ns+" imported\n", out)
+
+		err = s.env.Client.Delete(context.Background(), &cmfv1.Statement{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "clicks"}})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Statement clicks cannot be deleted while 1 savepoint(s) are attached (of-statement)")
+	})
+
+	t.Run("delete disposes; --force asks, then keeps the data", func(t *testing.T) {
+		_, errOut, err := s.run("", "create", "doomed", "-a", "payments", "--path", dir, "--wait")
+		require.NoError(t, err, errOut)
+		sp := &cmfv1.Savepoint{}
+		require.NoError(t, s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "doomed"}, sp))
+		out, errOut, err := s.run("", "delete", "doomed", "--wait")
+		require.NoError(t, err, errOut)
+		assert.Contains(t, out, "savepoint/doomed deleted; disposing its data at "+sp.Status.Path)
+		assert.NoDirExists(t, local(sp.Status.Path))
+
+		_, errOut, err = s.run("", "create", "orphan", "-a", "payments", "--path", dir, "--wait")
+		require.NoError(t, err, errOut)
+		_, errOut, err = s.run("n\n", "delete", "orphan", "--force")
+		require.Error(t, err)
+		assert.Contains(t, errOut, "stays in storage, orphaned. Continue? [y/N]")
+		assert.Contains(t, err.Error(), "not deleted: confirm with y, or pass --yes")
+
+		require.NoError(t, s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "orphan"}, sp))
+		out, errOut, err = s.run("", "delete", "orphan", "--force", "--yes", "--wait")
+		require.NoError(t, err, errOut)
+		assert.Contains(t, out, "its data at "+sp.Status.Path+" is kept, orphaned")
+		assert.DirExists(t, local(sp.Status.Path))
+
+		_, _, err = s.run("", "delete", "ghost")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "1 of 1 not deleted: ghost")
+	})
+
+	t.Run("wait and abandon", func(t *testing.T) {
+		out, _, err := s.run("", "wait", "of-statement", "--for", "completed", "--timeout", "10s")
+		require.NoError(t, err)
+		assert.Equal(t, "savepoint/of-statement COMPLETED\n", out)
+		_, _, err = s.run("", "abandon", "of-statement")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "savepoint of-statement is already COMPLETED: nothing to abandon")
+		_, _, err = s.run("", "wait", "of-statement", "--for", "done")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `--for "done": use TRIGGER_PENDING`)
+	})
+}
+
+// TestThroughKubectl proves plugin discovery: the built binary on PATH is
+// found and run by the real kubectl.
+func TestThroughKubectl(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{})
+	bin := t.TempDir()
+	root := controlplane.RepoRoot(t)
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "kubectl-savepoint"), "./cmd/kubectl-savepoint")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	kubectl := func(args ...string) string {
+		cmd := exec.Command(env.Kubectl, append(args, "--kubeconfig", env.Kubeconfig)...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "kubectl %s: %s", strings.Join(args, " "), out)
+		return string(out)
+	}
+	assert.Contains(t, kubectl("plugin", "list"), filepath.Join(bin, "kubectl-savepoint"))
+	assert.Contains(t, kubectl("savepoint", "version"), "Server Version: v1.37.2")
+
+	ns := env.Namespace(t)
+	// No webhook here: the CRD's own defaults and rules hold.
+	assert.Equal(t, "savepoint/sp created\n", kubectl("savepoint", "create", "sp", "-a", "orders", "-n", ns))
+	listed := kubectl("savepoint", "list", "-n", ns)
+	assert.Contains(t, listed, "application/orders")
+	assert.Contains(t, listed, "CANONICAL")
+}
+
+func local(location string) string {
+	p := strings.TrimPrefix(location, "file://")
+	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
+}
