@@ -198,6 +198,56 @@ func TestCommands(t *testing.T) {
 		assert.Contains(t, err.Error(), "1 of 1 not deleted: ghost")
 	})
 
+	t.Run("describe shows status, events and the restore command", func(t *testing.T) {
+		out, _, err := s.run("", "describe", "of-statement")
+		require.NoError(t, err)
+		for _, want := range []string{
+			"Parent:", "Statement clicks", "State:", "COMPLETED", "Ready=True  Completed", "Triggered",
+			"kubectl savepoint start --statement clicks --savepoint of-statement",
+		} {
+			assert.Contains(t, out, want)
+		}
+		out, _, err = s.run("", "describe", "--detached", "kept-"+s.ns)
+		require.NoError(t, err)
+		assert.Contains(t, out, "Savepoint "+s.ns+"/first of FlinkApplication orders")
+		_, _, err = s.run("", "describe", "ghost")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "ghost not found in namespace "+s.ns+": list them with kubectl savepoint list")
+	})
+
+	t.Run("start redeploys from a savepoint by bumping the nonce", func(t *testing.T) {
+		out, errOut, err := s.run("", "start", "-s", "clicks", "--savepoint", "of-statement")
+		require.NoError(t, err, errOut)
+		assert.Equal(t, "statement/clicks redeploying from savepoint of-statement (savepointRedeployNonce 1)\n", out)
+		out, _, err = s.run("", "start", "-s", "clicks", "--savepoint", "of-statement")
+		require.NoError(t, err)
+		assert.Contains(t, out, "(savepointRedeployNonce 2)", "the same savepoint again still redeploys")
+
+		out, errOut, err = s.run("", "start", "-a", "payments", "--savepoint", "kept-"+s.ns, "--allow-non-restored-state")
+		require.NoError(t, err, errOut)
+		assert.Contains(t, out, "flinkapplication/payments redeploying from savepoint kept-"+s.ns)
+		app := &cmfv1.FlinkApplication{}
+		require.NoError(t, s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "payments"}, app))
+		assert.Equal(t, "kept-"+s.ns, app.Spec.Job.StartFromSavepoint.SavepointName)
+		assert.True(t, *app.Spec.Job.StartFromSavepoint.AllowNonRestoredState)
+
+		_, _, err = s.run("", "start", "-s", "clicks", "--savepoint", "kept-"+s.ns)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "a Statement starts only from its own attached Savepoints")
+		_, _, err = s.run("", "start", "-s", "clicks", "--path", "s3://x")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "--path is for applications")
+	})
+
+	t.Run("completion names savepoints and parents", func(t *testing.T) {
+		out, _, err := s.run("", "__complete", "describe", "of-")
+		require.NoError(t, err)
+		assert.Contains(t, out, "of-statement\n")
+		out, _, err = s.run("", "__complete", "create", "--application", "pay")
+		require.NoError(t, err)
+		assert.Contains(t, out, "payments\n")
+	})
+
 	t.Run("wait and abandon", func(t *testing.T) {
 		out, _, err := s.run("", "wait", "of-statement", "--for", "completed", "--timeout", "10s")
 		require.NoError(t, err)

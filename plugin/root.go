@@ -13,9 +13,11 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/cmdutil"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/create"
 	deletecmd "github.com/kubectl-savepoint/kubectl-savepoint/plugin/delete"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/describe"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/detach"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/importcmd"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/list"
+	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/start"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/wait"
 )
 
@@ -52,6 +54,8 @@ take, list, detach, import, delete and start from savepoints.`,
 		importcmd.NewCmd(f),
 		abandon.NewCmd(f),
 		wait.NewCmd(f),
+		describe.NewCmd(f),
+		start.NewCmd(f),
 		NewCmdVersion(configFlags, streams),
 	)
 	return cmd

@@ -36,6 +36,11 @@ type StatementSpec struct {
 	// +optional
 	Stopped bool `json:"stopped,omitempty"`
 
+	// savepointRedeployNonce: changing it restarts the statement from
+	// startFromSavepoint, even if that did not change (`kubectl savepoint start`).
+	// +optional
+	SavepointRedeployNonce *int64 `json:"savepointRedeployNonce,omitempty"`
+
 	// startFromSavepoint starts the statement from one of its OWN attached
 	// Savepoints: set exactly one of savepointName or uid.
 	// +optional

@@ -663,6 +663,11 @@ func (in *StatementSpec) DeepCopyInto(out *StatementSpec) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.SavepointRedeployNonce != nil {
+		in, out := &in.SavepointRedeployNonce, &out.SavepointRedeployNonce
+		*out = new(int64)
+		**out = **in
+	}
 	if in.StartFromSavepoint != nil {
 		in, out := &in.StartFromSavepoint, &out.StartFromSavepoint
 		*out = new(StartFromSavepoint)

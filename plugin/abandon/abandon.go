@@ -16,10 +16,11 @@ import (
 // NewCmd returns `kubectl savepoint abandon`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:     "abandon NAME...",
-		Short:   "Abandon savepoints: no more triggers or retries",
-		Example: `  kubectl savepoint abandon orders-20261125t101500-3f9a`,
-		Args:    cobra.MinimumNArgs(1),
+		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
+		Use:               "abandon NAME...",
+		Short:             "Abandon savepoints: no more triggers or retries",
+		Example:           `  kubectl savepoint abandon orders-20261125t101500-3f9a`,
+		Args:              cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns, err := f.Namespace()
 			if err != nil {

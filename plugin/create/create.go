@@ -67,6 +67,7 @@ COMPLETED. Without a NAME, one is made from the parent and the time.`,
 		},
 	}
 	o.Parent.AddFlags(cmd)
+	cmdutil.CompleteParents(f, cmd)
 	o.Output.PrintFlags.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.Path, "path", "", "Directory the savepoint is written below; default: the cluster's execution.checkpointing.savepoint-dir.")
 	cmd.Flags().StringVar(&o.Format, "format", string(cmfv1.FormatCanonical), "Savepoint format: CANONICAL or NATIVE.")

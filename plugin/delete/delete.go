@@ -53,7 +53,8 @@ detached savepoint (--detached) never touches the data.`,
 
   # Forget a detached savepoint (the data stays)
   kubectl savepoint delete --detached imported-1`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Names = args
 			var err error

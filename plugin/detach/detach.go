@@ -43,7 +43,8 @@ application. Savepoints attached to a Statement cannot be detached.`,
 
   # Under a name of your choice (unique across all namespaces)
   kubectl savepoint detach orders-20261125t101500-3f9a --name orders-before-migration`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
 			if o.NewName == "" {

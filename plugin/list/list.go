@@ -46,6 +46,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 
   # Only the paths of a statement's savepoints
   kubectl savepoint list -s clicks -o jsonpath='{.items[*].status.path}'`,
+		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -57,6 +58,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	o.Parent.AddFlags(cmd)
+	cmdutil.CompleteParents(f, cmd)
 	o.Output.PrintFlags.AddFlags(cmd)
 	o.Output.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.Detached, "detached", false, "List DetachedSavepoints instead of attached ones.")

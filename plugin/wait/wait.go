@@ -24,7 +24,8 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
   kubectl savepoint wait orders-20261125t101500-3f9a
 
   kubectl savepoint wait orders-20261125t101500-3f9a --for IN_PROGRESS --timeout 30s`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			want := cmfv1.SavepointState(strings.ToUpper(forState))
 			switch want {
