@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/util/jsonpath"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 )
@@ -44,9 +45,12 @@ func (o *Output) format() string {
 
 // Validate checks -o before anything is done.
 func (o *Output) Validate() error {
-	switch o.format() {
-	case "", "wide":
+	switch f := o.format(); {
+	case f == "", f == "wide":
 		return nil
+	case strings.HasPrefix(f, "custom-columns="):
+		_, err := parseCustomColumns(strings.TrimPrefix(f, "custom-columns="))
+		return err
 	}
 	_, err := o.PrintFlags.ToPrinter()
 	return err
@@ -55,9 +59,11 @@ func (o *Output) Validate() error {
 // PrintSavepoints prints attached and detached savepoints: as a List, as
 // kubectl does, unless single (one object asked for by name).
 func (o *Output) PrintSavepoints(w io.Writer, attached []cmfv1.Savepoint, detached []cmfv1.DetachedSavepoint, single bool, now time.Time) error {
-	switch o.format() {
-	case "", "wide":
+	switch f := o.format(); {
+	case f == "", f == "wide":
 		return o.printTable(w, attached, detached, now)
+	case strings.HasPrefix(f, "custom-columns="):
+		return o.printCustomColumns(w, strings.TrimPrefix(f, "custom-columns="), attached, detached)
 	}
 	printer, err := o.PrintFlags.ToPrinter()
 	if err != nil {
@@ -153,3 +159,66 @@ func age(t metav1.Time, now time.Time) string {
 
 // Fprintf writes to w, ignoring the error as kubectl does for its output.
 func Fprintf(w io.Writer, format string, args ...any) { _, _ = fmt.Fprintf(w, format, args...) }
+
+// customColumn is one NAME:JSONPATH of -o custom-columns.
+type customColumn struct {
+	header string
+	path   *jsonpath.JSONPath
+}
+
+func parseCustomColumns(spec string) ([]customColumn, error) {
+	var cols []customColumn
+	for _, part := range strings.Split(spec, ",") {
+		header, expr, ok := strings.Cut(part, ":")
+		if !ok || header == "" || expr == "" {
+			return nil, fmt.Errorf("-o custom-columns: %q is not NAME:JSONPATH, e.g. NAME:.metadata.name,PATH:.status.path", part)
+		}
+		if !strings.HasPrefix(expr, "{") {
+			expr = "{" + expr + "}"
+		}
+		jp := jsonpath.New(header).AllowMissingKeys(true)
+		if err := jp.Parse(expr); err != nil {
+			return nil, fmt.Errorf("-o custom-columns: column %s: %w", header, err)
+		}
+		cols = append(cols, customColumn{header: header, path: jp})
+	}
+	return cols, nil
+}
+
+func (o *Output) printCustomColumns(w io.Writer, spec string, attached []cmfv1.Savepoint, detached []cmfv1.DetachedSavepoint) error {
+	cols, err := parseCustomColumns(spec)
+	if err != nil {
+		return err
+	}
+	var objs []runtime.Object
+	for i := range attached {
+		objs = append(objs, &attached[i])
+	}
+	for i := range detached {
+		objs = append(objs, &detached[i])
+	}
+	tw := printers.GetNewTabWriter(w)
+	if !o.NoHeaders {
+		headers := make([]string, len(cols))
+		for i, c := range cols {
+			headers[i] = c.header
+		}
+		Fprintf(tw, "%s\n", strings.Join(headers, "\t"))
+	}
+	for _, obj := range objs {
+		data, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return err
+		}
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			var buf strings.Builder
+			if err := c.path.Execute(&buf, data); err != nil {
+				return fmt.Errorf("-o custom-columns: column %s: %w", c.header, err)
+			}
+			cells[i] = orNone(buf.String())
+		}
+		Fprintf(tw, "%s\n", strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
