@@ -248,6 +248,35 @@ func TestCommands(t *testing.T) {
 		assert.Contains(t, out, "payments\n")
 	})
 
+	t.Run("--dry-run on every command that writes changes nothing", func(t *testing.T) {
+		before := &cmfv1.SavepointList{}
+		require.NoError(t, s.env.Client.List(context.Background(), before, client.InNamespace(s.ns)))
+		for _, args := range [][]string{
+			{"create", "-a", "orders", "--dry-run=server"},
+			{"delete", "of-statement", "--dry-run=server"},
+			{"delete", "of-statement", "--dry-run"},
+			{"abandon", "wait-me", "--dry-run=server"},
+			{"import", "dry-" + s.ns, "--path", "s3://x", "--dry-run=server"},
+			{"start", "-a", "orders", "--path", "s3://x", "--dry-run=server"},
+		} {
+			out, errOut, err := s.run("", args...)
+			if args[0] == "abandon" {
+				require.Error(t, err) // no such savepoint: the dry run still checks
+				continue
+			}
+			require.NoError(t, err, "%v: %s", args, errOut)
+			assert.Contains(t, out, "dry run", args)
+		}
+		after := &cmfv1.SavepointList{}
+		require.NoError(t, s.env.Client.List(context.Background(), after, client.InNamespace(s.ns)))
+		assert.Len(t, after.Items, len(before.Items))
+		err := s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "dry-" + s.ns}, &cmfv1.DetachedSavepoint{})
+		assert.Error(t, err, "nothing imported")
+		_, _, err = s.run("", "create", "-a", "ghost", "--dry-run=server")
+		require.Error(t, err, "a server dry run meets the webhook")
+		assert.Contains(t, err.Error(), `spec.application "ghost" does not exist`)
+	})
+
 	t.Run("wait and abandon", func(t *testing.T) {
 		out, _, err := s.run("", "wait", "of-statement", "--for", "completed", "--timeout", "10s")
 		require.NoError(t, err)

@@ -15,13 +15,17 @@ import (
 
 // NewCmd returns `kubectl savepoint abandon`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
+	var dryRun cmdutil.DryRun
+	cmd := &cobra.Command{
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		Use:               "abandon NAME...",
 		Short:             "Abandon savepoints: no more triggers or retries",
 		Example:           `  kubectl savepoint abandon orders-20261125t101500-3f9a`,
 		Args:              cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := dryRun.Validate(); err != nil {
+				return err
+			}
 			ns, err := f.Namespace()
 			if err != nil {
 				return err
@@ -39,12 +43,16 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 				if sp.Status.State == cmfv1.StateCompleted || sp.Status.State == cmfv1.StateFailed || sp.Status.State == cmfv1.StateAbandoned {
 					return fmt.Errorf("savepoint %s is already %s: nothing to abandon", name, sp.Status.State)
 				}
-				if err := c.Patch(cmdutil.Context(cmd), sp, patch); err != nil {
-					return cmdutil.UserError(err)
+				if !dryRun.Client() {
+					if err := c.Patch(cmdutil.Context(cmd), sp, patch, dryRun.PatchOptions()...); err != nil {
+						return cmdutil.UserError(err)
+					}
 				}
-				cmdutil.Fprintf(f.Out, "savepoint/%s abandoned\n", name)
+				cmdutil.Fprintf(f.Out, "savepoint/%s abandoned%s\n", name, dryRun.Suffix())
 			}
 			return nil
 		},
 	}
+	cmdutil.AddDryRunFlag(cmd, &dryRun)
+	return cmd
 }

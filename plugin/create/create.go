@@ -26,7 +26,7 @@ type Options struct {
 	BackoffLimit int32
 	Wait         bool
 	Timeout      time.Duration
-	DryRun       string
+	DryRun       cmdutil.DryRun
 
 	namespace string
 	client    client.Client
@@ -74,8 +74,7 @@ COMPLETED. Without a NAME, one is made from the parent and the time.`,
 	cmd.Flags().Int32Var(&o.BackoffLimit, "backoff-limit", cmfv1.DefaultBackoffLimit, "Retries after a failure: -1 until it succeeds, 0 none.")
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the savepoint is COMPLETED, FAILED or ABANDONED, showing each state.")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait waits.")
-	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"client" prints the savepoint without sending it; "server" has the API server check it without keeping it.`)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
@@ -88,7 +87,7 @@ func (o *Options) Complete(args []string) error {
 	if o.namespace, err = o.Namespace(); err != nil {
 		return err
 	}
-	if o.DryRun != "client" {
+	if !o.DryRun.Client() {
 		o.client, err = o.Client()
 	}
 	return err
@@ -106,10 +105,8 @@ func (o *Options) Validate() error {
 	if o.BackoffLimit < -1 {
 		return fmt.Errorf("--backoff-limit %d: use -1 (retry until it succeeds), 0 (no retry) or more", o.BackoffLimit)
 	}
-	switch o.DryRun {
-	case "none", "client", "server":
-	default:
-		return fmt.Errorf(`--dry-run=%q: use "client", "server" or "none"`, o.DryRun)
+	if err := o.DryRun.Validate(); err != nil {
+		return err
 	}
 	return o.Output.Validate()
 }
@@ -130,19 +127,15 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	} else {
 		sp.Spec.Application = parent
 	}
-	if o.DryRun == "client" {
-		return o.print(sp, "created (dry run)")
+	if o.DryRun.Client() {
+		return o.print(sp, "created"+o.DryRun.Suffix())
 	}
-	var opts []client.CreateOption
-	if o.DryRun == "server" {
-		opts = append(opts, client.DryRunAll)
-	}
-	if err := o.client.Create(ctx, sp, opts...); err != nil {
+	if err := o.client.Create(ctx, sp, o.DryRun.CreateOptions()...); err != nil {
 		return cmdutil.UserError(err)
 	}
 	sp.SetGroupVersionKind(cmfv1.GroupVersion.WithKind("Savepoint"))
-	if o.DryRun == "server" {
-		return o.print(sp, "created (server dry run)")
+	if o.DryRun.Server() {
+		return o.print(sp, "created"+o.DryRun.Suffix())
 	}
 	if err := o.print(sp, "created"); err != nil || !o.Wait {
 		return err

@@ -27,6 +27,7 @@ type Options struct {
 	Yes      bool
 	Wait     bool
 	Timeout  time.Duration
+	DryRun   cmdutil.DryRun
 
 	namespace string
 	client    client.Client
@@ -61,6 +62,9 @@ detached savepoint (--detached) never touches the data.`,
 			if o.namespace, err = o.Namespace(); err != nil {
 				return err
 			}
+			if err := o.DryRun.Validate(); err != nil {
+				return err
+			}
 			if o.Force && o.Detached {
 				return errors.New("--force is for attached savepoints: deleting a detached one never touches its data")
 			}
@@ -75,12 +79,13 @@ detached savepoint (--detached) never touches the data.`,
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation of --force.")
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the savepoints are gone (their data disposed).")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait waits.")
+	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
 // Run deletes each savepoint.
 func (o *Options) Run(cmd *cobra.Command) error {
-	if o.Force && !o.Yes {
+	if o.Force && !o.Yes && o.DryRun == "none" {
 		cmdutil.Fprintf(o.ErrOut, "--force removes %s without disposing the data: it stays in storage, orphaned. Continue? [y/N] ", strings.Join(o.Names, ", "))
 		answer, _ := bufio.NewReader(o.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
@@ -108,15 +113,24 @@ func (o *Options) deleteOne(cmd *cobra.Command, name string) error {
 		if err := o.client.Get(ctx, key, dsp); err != nil {
 			return notFound(err, "detachedsavepoint", name, "kubectl savepoint list --detached")
 		}
-		if err := o.client.Delete(ctx, dsp); err != nil {
-			return cmdutil.UserError(err)
+		if !o.DryRun.Client() {
+			if err := o.client.Delete(ctx, dsp, o.DryRun.DeleteOptions()...); err != nil {
+				return cmdutil.UserError(err)
+			}
 		}
-		cmdutil.Fprintf(o.Out, "detachedsavepoint/%s deleted (its data at %s is kept)\n", name, dsp.Spec.Path)
+		cmdutil.Fprintf(o.Out, "detachedsavepoint/%s deleted%s (its data at %s is kept)\n", name, o.DryRun.Suffix(), dsp.Spec.Path)
 		return nil
 	}
 	sp := &cmfv1.Savepoint{}
 	if err := o.client.Get(ctx, key, sp); err != nil {
 		return notFound(err, "savepoint", name, "kubectl savepoint list")
+	}
+	if o.DryRun != "none" {
+		cmdutil.Fprintf(o.Out, "savepoint/%s deleted%s\n", name, o.DryRun.Suffix())
+		if o.DryRun.Server() {
+			return cmdutil.UserError(o.client.Delete(ctx, sp, o.DryRun.DeleteOptions()...))
+		}
+		return nil
 	}
 	if o.Force {
 		patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, cmfv1.ForceDeleteAnnotation)))

@@ -23,7 +23,7 @@ type Options struct {
 	NewName   string
 	NoWait    bool
 	Timeout   time.Duration
-	DryRun    bool
+	DryRun    cmdutil.DryRun
 	client    client.Client
 	namespace string
 }
@@ -47,6 +47,9 @@ application. Savepoints attached to a Statement cannot be detached.`,
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
+			if err := o.DryRun.Validate(); err != nil {
+				return err
+			}
 			if o.NewName == "" {
 				o.NewName = o.Name
 			}
@@ -63,6 +66,7 @@ application. Savepoints attached to a Statement cannot be detached.`,
 	cmd.Flags().StringVar(&o.NewName, "name", "", "Name of the DetachedSavepoint (default: the savepoint's name); unique across all namespaces.")
 	cmd.Flags().BoolVar(&o.NoWait, "no-wait", false, "Return once the DetachedSavepoint exists, before the attached savepoint is removed.")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 2*time.Minute, "How long to wait for the attached savepoint to be removed.")
+	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
@@ -84,6 +88,15 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		Spec: cmfv1.DetachedSavepointSpec{Path: sp.Status.Path, Source: &cmfv1.DetachedSavepointSource{
 			Namespace: sp.Namespace, Application: sp.Spec.Application, SavepointName: sp.Name, UID: string(sp.UID),
 		}},
+	}
+	if o.DryRun != "none" {
+		if o.DryRun.Server() {
+			if err := o.client.Create(ctx, dsp, o.DryRun.CreateOptions()...); err != nil {
+				return cmdutil.UserError(err)
+			}
+		}
+		cmdutil.Fprintf(o.Out, "savepoint/%s detached as detachedsavepoint/%s%s\n", o.Name, dsp.Name, o.DryRun.Suffix())
+		return nil
 	}
 	if err := o.client.Create(ctx, dsp); err != nil {
 		return cmdutil.UserError(err)

@@ -15,6 +15,7 @@ import (
 // NewCmd returns `kubectl savepoint import`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	var path string
+	var dryRun cmdutil.DryRun
 	cmd := &cobra.Command{
 		Use:   "import NAME --path PATH",
 		Short: "Register an existing savepoint as a detached savepoint",
@@ -28,6 +29,9 @@ namespaces; deleting it later never touches the data.`,
 			if path == "" {
 				return errors.New("--path is required: the exact, complete location of the savepoint")
 			}
+			if err := dryRun.Validate(); err != nil {
+				return err
+			}
 			ns, err := f.Namespace()
 			if err != nil {
 				return err
@@ -40,13 +44,16 @@ namespaces; deleting it later never touches the data.`,
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: args[0]},
 				Spec:       cmfv1.DetachedSavepointSpec{Path: path},
 			}
-			if err := c.Create(cmdutil.Context(cmd), dsp); err != nil {
-				return cmdutil.UserError(err)
+			if !dryRun.Client() {
+				if err := c.Create(cmdutil.Context(cmd), dsp, dryRun.CreateOptions()...); err != nil {
+					return cmdutil.UserError(err)
+				}
 			}
-			cmdutil.Fprintf(f.Out, "detachedsavepoint/%s imported\n", dsp.Name)
+			cmdutil.Fprintf(f.Out, "detachedsavepoint/%s imported%s\n", dsp.Name, dryRun.Suffix())
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&path, "path", "", "The exact, complete location of the savepoint (required).")
+	cmdutil.AddDryRunFlag(cmd, &dryRun)
 	return cmd
 }

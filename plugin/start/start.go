@@ -18,7 +18,7 @@ type Options struct {
 	Parent                cmdutil.ParentFlags
 	Savepoint, UID, Path  string
 	AllowNonRestoredState bool
-	DryRun                bool
+	DryRun                cmdutil.DryRun
 }
 
 // NewCmd returns `kubectl savepoint start`.
@@ -58,13 +58,16 @@ path; a statement only from its own savepoints.`,
 	cmd.Flags().StringVar(&o.UID, "uid", "", "UID of a Savepoint or DetachedSavepoint.")
 	cmd.Flags().StringVar(&o.Path, "path", "", "A savepoint path no resource tracks (applications only).")
 	cmd.Flags().BoolVar(&o.AllowNonRestoredState, "allow-non-restored-state", false, "Start even if the savepoint holds state no operator claims (that state is dropped).")
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Have the API server check the change without making it.")
+	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
 // Validate checks that exactly one parent and one savepoint are named.
 func (o *Options) Validate() error {
 	if err := o.Parent.Validate(true); err != nil {
+		return err
+	}
+	if err := o.DryRun.Validate(); err != nil {
 		return err
 	}
 	set := 0
@@ -124,12 +127,10 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		app.Spec.Job.StartFromSavepoint, app.Spec.Job.SavepointRedeployNonce = ref, &nonce
 		obj = app
 	}
-	var opts []client.PatchOption
-	if o.DryRun {
-		opts = append(opts, client.DryRunAll)
-	}
-	if err := c.Patch(ctx, obj, patch, opts...); err != nil {
-		return cmdutil.UserError(err)
+	if !o.DryRun.Client() {
+		if err := c.Patch(ctx, obj, patch, o.DryRun.PatchOptions()...); err != nil {
+			return cmdutil.UserError(err)
+		}
 	}
 	what := "savepoint " + o.Savepoint
 	switch {
@@ -138,11 +139,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	case o.Path != "":
 		what = "path " + o.Path
 	}
-	suffix := ""
-	if o.DryRun {
-		suffix = " (server dry run)"
-	}
-	cmdutil.Fprintf(o.Out, "%s/%s redeploying from %s (savepointRedeployNonce %d)%s\n", resource(kind), name, what, nonce, suffix)
+	cmdutil.Fprintf(o.Out, "%s/%s redeploying from %s (savepointRedeployNonce %d)%s\n", resource(kind), name, what, nonce, o.DryRun.Suffix())
 	return nil
 }
 
