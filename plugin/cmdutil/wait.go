@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
+
+	"golang.org/x/term"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,6 +31,8 @@ func WaitForState(ctx context.Context, c client.Client, key client.ObjectKey, st
 	defer cancel()
 	start := time.Now()
 	last := cmfv1.SavepointState("-")
+	spin := newSpinner(progress)
+	defer spin.clear()
 	for {
 		sp := &cmfv1.Savepoint{}
 		if err := c.Get(ctx, key, sp); err != nil {
@@ -41,14 +46,17 @@ func WaitForState(ctx context.Context, c client.Client, key client.ObjectKey, st
 			state = cmfv1.StateTriggerPending
 		}
 		if state != last && progress != nil {
+			spin.clear()
 			Fprintf(progress, "%6.1fs  %s\n", time.Since(start).Seconds(), describeState(sp, state))
 		}
 		last = state
 		if slices.Contains(states, state) || slices.Contains(terminalStates, state) {
 			return sp, nil
 		}
+		spin.tick(time.Since(start), state)
 		select {
 		case <-ctx.Done():
+			spin.clear()
 			return sp, fmt.Errorf("savepoint %s still %s after %s: wait longer with --timeout, or look with kubectl savepoint describe %s", key.Name, state, timeout, key.Name)
 		case <-time.After(pollInterval):
 		}
@@ -83,4 +91,37 @@ func WaitGone(ctx context.Context, c client.Client, obj client.Object, timeout t
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// spinner animates a wait on a terminal, and does nothing elsewhere (logs
+// and pipes get only the state changes).
+type spinner struct {
+	w     io.Writer
+	frame int
+	shown bool
+}
+
+func newSpinner(w io.Writer) *spinner {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &spinner{w: w}
+	}
+	return &spinner{}
+}
+
+func (s *spinner) tick(elapsed time.Duration, state cmfv1.SavepointState) {
+	if s.w == nil {
+		return
+	}
+	frames := `|/-\`
+	Fprintf(s.w, "\r%c %6.1fs  %s ", frames[s.frame%len(frames)], elapsed.Seconds(), state)
+	s.frame++
+	s.shown = true
+}
+
+func (s *spinner) clear() {
+	if s.w == nil || !s.shown {
+		return
+	}
+	Fprintf(s.w, "\r\033[K")
+	s.shown = false
 }
