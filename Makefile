@@ -24,6 +24,10 @@ help: ## List the targets.
 build: ## Build the plugin and the manager into bin/.
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
+.PHONY: dev
+dev: build ## Run the playground: control plane, manager, a real Flink with its SQL Gateway, demo application and statement (Ctrl-C stops).
+	$(GO) run ./e2e/playground
+
 .PHONY: tools
 tools: ## Build the control plane and the Go tools (cached; a second run is free).
 	bash e2e/tools/build.sh

@@ -150,37 +150,53 @@ func IgnoreNotFound(err error) error {
 // missing; concurrent callers wait for one build).
 func Assets(t testing.TB) string {
 	t.Helper()
+	dir, err := BuildAssets(RepoRoot(t))
+	require.NoError(t, err)
+	return dir
+}
+
+// BuildAssets is Assets for a program: root is the repository's folder.
+func BuildAssets(root string) (string, error) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir
+		return dir, nil
 	}
-	root := RepoRoot(t)
 	cmd := exec.Command("bash", filepath.Join(root, "e2e", "tools", "build.sh"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(t, err, "build the control plane with e2e/tools/build.sh: %s", stderr.String())
+	if err != nil {
+		return "", fmt.Errorf("build the control plane with e2e/tools/build.sh: %w: %s", err, stderr.String())
+	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
+	return lines[len(lines)-1], nil
 }
 
 // RepoRoot returns the folder of the project's go.mod.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := FindRepoRoot()
 	require.NoError(t, err)
+	return root
+}
+
+// FindRepoRoot walks up from the working directory to the project's go.mod.
+func FindRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && bytes.HasPrefix(data, []byte("module github.com/kubectl-savepoint/kubectl-savepoint\n")) {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal(fmt.Errorf("no go.mod of github.com/kubectl-savepoint/kubectl-savepoint above the working directory"))
+			return "", fmt.Errorf("no go.mod of github.com/kubectl-savepoint/kubectl-savepoint above the working directory")
 		}
 		dir = parent
 	}
 }
-
 // RunKubectlStdin is RunKubectl with stdin as the command's standard input.
 func (e *Env) RunKubectlStdin(ctx context.Context, stdin string, args ...string) (string, string, error) {
 	cmd := exec.CommandContext(ctx, e.Kubectl, append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+)
+
+// TestPlayground starts the playground as `make dev` does, takes one
+// savepoint through the plugin, and stops it with Ctrl-C.
+func TestPlayground(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole playground; run it with `make test`")
+	}
+	root := controlplane.RepoRoot(t)
+	bin := t.TempDir()
+	for pkg, name := range map[string]string{"./e2e/playground": "playground", "./cmd/kubectl-savepoint": "kubectl-savepoint"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, name), pkg)
+		build.Dir = root
+		out, err := build.CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	state := t.TempDir()
+	pg := exec.Command(filepath.Join(bin, "playground"), "--dir", state)
+	pg.Dir = root
+	pg.Stderr = os.Stderr
+	stdout, err := pg.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, pg.Start())
+	t.Cleanup(func() { _ = pg.Process.Kill() })
+
+	ready := make(chan []string, 1)
+	go func() {
+		var lines []string
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			lines = append(lines, scanner.Text())
+			if scanner.Text() == "playground ready" {
+				ready <- lines
+			}
+		}
+	}()
+	var printed []string
+	select {
+	case printed = <-ready:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the playground did not print 'playground ready' within 5 minutes")
+	}
+	var kubeconfig, path string
+	for _, line := range printed {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export KUBECONFIG="); ok {
+			kubeconfig = v
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export PATH="); ok {
+			path, _, _ = strings.Cut(v, ":$PATH")
+		}
+	}
+	require.NotEmpty(t, kubeconfig)
+	require.NotEmpty(t, path, "the printed PATH line names kubectl's folder")
+
+	cmd := exec.Command(filepath.Join(bin, "kubectl-savepoint"), "create", "-a", "demo", "--wait")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+bin+":"+path+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "COMPLETED  file:"+filepath.Join(state, "savepoints"))
+
+	require.NoError(t, pg.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- pg.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "Ctrl-C stops the playground cleanly")
+	case <-time.After(time.Minute):
+		t.Fatal("the playground did not stop within a minute of Ctrl-C")
+	}
+}
