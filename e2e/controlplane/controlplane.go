@@ -197,6 +197,7 @@ func FindRepoRoot() (string, error) {
 		dir = parent
 	}
 }
+
 // RunKubectlStdin is RunKubectl with stdin as the command's standard input.
 func (e *Env) RunKubectlStdin(ctx context.Context, stdin string, args ...string) (string, string, error) {
 	cmd := exec.CommandContext(ctx, e.Kubectl, append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
