@@ -13,46 +13,71 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/cmdutil"
 )
 
+// Options are the inputs of `kubectl savepoint abandon`.
+type Options struct {
+	*cmdutil.Factory
+	Names  []string
+	DryRun cmdutil.DryRun
+
+	namespace string
+	client    client.Client
+}
+
 // NewCmd returns `kubectl savepoint abandon`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	var dryRun cmdutil.DryRun
+	o := &Options{Factory: f}
 	cmd := &cobra.Command{
-		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
-		Use:               "abandon NAME...",
-		Short:             "Abandon savepoints: no more triggers or retries",
+		Use:   "abandon NAME...",
+		Short: "Abandon savepoints: no more triggers or retries",
+		Long: `Abandon savepoints that are TRIGGER_PENDING or IN_PROGRESS: the manager
+stops triggering and retrying them and marks them ABANDONED.`,
 		Example:           `  kubectl savepoint abandon orders-20261125t101500-3f9a`,
 		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := dryRun.Validate(); err != nil {
+			o.Names = args
+			if err := o.DryRun.Validate(); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
+			if err := o.Complete(); err != nil {
 				return err
 			}
-			c, err := f.Client()
-			if err != nil {
-				return err
-			}
-			patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, cmfv1.AbandonAnnotation)))
-			for _, name := range args {
-				sp := &cmfv1.Savepoint{}
-				if err := c.Get(cmdutil.Context(cmd), client.ObjectKey{Namespace: ns, Name: name}, sp); err != nil {
-					return cmdutil.UserError(err)
-				}
-				if sp.Status.State == cmfv1.StateCompleted || sp.Status.State == cmfv1.StateFailed || sp.Status.State == cmfv1.StateAbandoned {
-					return fmt.Errorf("savepoint %s is already %s: nothing to abandon", name, sp.Status.State)
-				}
-				if !dryRun.Client() {
-					if err := c.Patch(cmdutil.Context(cmd), sp, patch, dryRun.PatchOptions()...); err != nil {
-						return cmdutil.UserError(err)
-					}
-				}
-				cmdutil.Fprintf(f.Out, "savepoint/%s abandoned%s\n", name, dryRun.Suffix())
-			}
-			return nil
+			return o.Run(cmd)
 		},
 	}
-	cmdutil.AddDryRunFlag(cmd, &dryRun)
+	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
+}
+
+// Complete resolves the namespace and the client.
+func (o *Options) Complete() error {
+	var err error
+	if o.namespace, err = o.Namespace(); err != nil {
+		return err
+	}
+	o.client, err = o.Client()
+	return err
+}
+
+// Run sets the abandon annotation on each savepoint that has not ended.
+func (o *Options) Run(cmd *cobra.Command) error {
+	ctx := cmdutil.Context(cmd)
+	patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, cmfv1.AbandonAnnotation)))
+	for _, name := range o.Names {
+		sp := &cmfv1.Savepoint{}
+		if err := o.client.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, sp); err != nil {
+			return cmdutil.UserError(err)
+		}
+		switch sp.Status.State {
+		case cmfv1.StateCompleted, cmfv1.StateFailed, cmfv1.StateAbandoned:
+			return fmt.Errorf("savepoint %s is already %s: nothing to abandon", name, sp.Status.State)
+		}
+		if !o.DryRun.Client() {
+			if err := o.client.Patch(ctx, sp, patch, o.DryRun.PatchOptions()...); err != nil {
+				return cmdutil.UserError(err)
+			}
+		}
+		cmdutil.Fprintf(o.Out, "savepoint/%s abandoned%s\n", name, o.DryRun.Suffix())
+	}
+	return nil
 }

@@ -13,10 +13,21 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/cmdutil"
 )
 
+// Options are the inputs of `kubectl savepoint wait`.
+type Options struct {
+	*cmdutil.Factory
+	Name    string
+	For     string
+	Timeout time.Duration
+
+	want      cmfv1.SavepointState
+	namespace string
+	client    client.Client
+}
+
 // NewCmd returns `kubectl savepoint wait`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	var forState string
-	var timeout time.Duration
+	o := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "wait NAME [--for STATE] [--timeout DURATION]",
 		Short: "Wait until a savepoint reaches a state",
@@ -27,32 +38,50 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			want := cmfv1.SavepointState(strings.ToUpper(forState))
-			switch want {
-			case cmfv1.StateTriggerPending, cmfv1.StateInProgress, cmfv1.StateCompleted, cmfv1.StateFailed, cmfv1.StateAbandoned:
-			default:
-				return fmt.Errorf("--for %q: use TRIGGER_PENDING, IN_PROGRESS, COMPLETED, FAILED or ABANDONED", forState)
-			}
-			ns, err := f.Namespace()
-			if err != nil {
+			o.Name = args[0]
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			c, err := f.Client()
-			if err != nil {
+			if err := o.Complete(); err != nil {
 				return err
 			}
-			sp, err := cmdutil.WaitForState(cmdutil.Context(cmd), c, client.ObjectKey{Namespace: ns, Name: args[0]}, []cmfv1.SavepointState{want}, timeout, f.ErrOut)
-			if err != nil {
-				return err
-			}
-			if sp.Status.State != want {
-				return fmt.Errorf("savepoint %s ended %s, not %s: %s", sp.Name, sp.Status.State, want, sp.Status.Error)
-			}
-			cmdutil.Fprintf(f.Out, "savepoint/%s %s\n", sp.Name, sp.Status.State)
-			return nil
+			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVar(&forState, "for", string(cmfv1.StateCompleted), "The state to wait for.")
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "How long to wait.")
+	cmd.Flags().StringVar(&o.For, "for", string(cmfv1.StateCompleted), "The state to wait for.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long to wait.")
 	return cmd
+}
+
+// Validate checks --for.
+func (o *Options) Validate() error {
+	o.want = cmfv1.SavepointState(strings.ToUpper(o.For))
+	switch o.want {
+	case cmfv1.StateTriggerPending, cmfv1.StateInProgress, cmfv1.StateCompleted, cmfv1.StateFailed, cmfv1.StateAbandoned:
+		return nil
+	}
+	return fmt.Errorf("--for %q: use TRIGGER_PENDING, IN_PROGRESS, COMPLETED, FAILED or ABANDONED", o.For)
+}
+
+// Complete resolves the namespace and the client.
+func (o *Options) Complete() error {
+	var err error
+	if o.namespace, err = o.Namespace(); err != nil {
+		return err
+	}
+	o.client, err = o.Client()
+	return err
+}
+
+// Run waits, showing each state change.
+func (o *Options) Run(cmd *cobra.Command) error {
+	sp, err := cmdutil.WaitForState(cmdutil.Context(cmd), o.client, client.ObjectKey{Namespace: o.namespace, Name: o.Name}, []cmfv1.SavepointState{o.want}, o.Timeout, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	if sp.Status.State != o.want {
+		return fmt.Errorf("savepoint %s ended %s, not %s: %s", sp.Name, sp.Status.State, o.want, sp.Status.Error)
+	}
+	cmdutil.Fprintf(o.Out, "savepoint/%s %s\n", sp.Name, sp.Status.State)
+	return nil
 }
