@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -22,29 +23,49 @@ import (
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
+// flags are the manager's command line.
+type flags struct {
+	webhookPort      int
+	certDir          string
+	metricsAddr      string
+	probeAddr        string
+	leaderElect      bool
+	namespace        string
+	restURLTemplate  string
+	certRotation     bool
+	certSecret       string
+	webhookService   string
+	mutatingConfig   string
+	validatingConfig string
+}
+
 func main() {
-	var (
-		webhookPort      = flag.Int("webhook-port", 9443, "Port the admission webhook serves TLS on.")
-		certDir          = flag.String("cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder with the webhook's tls.crt and tls.key.")
-		metricsAddr      = flag.String("metrics-bind-address", ":8080", "Address the /metrics endpoint binds to; 0 turns it off.")
-		probeAddr        = flag.String("health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
-		leaderElect      = flag.Bool("leader-elect", true, "Elect one active controller among replicas; every replica serves the webhook.")
-		restURLTemplate  = flag.String("rest-url-template", controller.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
-		managerNamespace = flag.String("namespace", os.Getenv("POD_NAMESPACE"), "The manager's namespace: it holds the leader-election Lease and the DetachedSavepoint name claims (default $POD_NAMESPACE).")
-	)
+	var f flags
+	flag.IntVar(&f.webhookPort, "webhook-port", 9443, "Port the admission webhook serves TLS on.")
+	flag.StringVar(&f.certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Folder with the webhook's tls.crt and tls.key.")
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "Address the /metrics endpoint binds to; 0 turns it off.")
+	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.BoolVar(&f.leaderElect, "leader-elect", true, "Elect one active controller among replicas; every replica serves the webhook.")
+	flag.StringVar(&f.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "The manager's namespace: it holds the leader-election Lease, the DetachedSavepoint name claims and the webhook certificate Secret (default $POD_NAMESPACE).")
+	flag.StringVar(&f.restURLTemplate, "rest-url-template", controller.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
+	flag.BoolVar(&f.certRotation, "cert-rotation", true, "Create and rotate the webhook's CA and serving certificate in a Secret and keep the webhook configurations' caBundle current; false when cert-manager provides them.")
+	flag.StringVar(&f.certSecret, "cert-secret", "savepoint-manager-webhook-cert", "The Secret holding the webhook's certificates (with --cert-rotation).")
+	flag.StringVar(&f.webhookService, "webhook-service", "savepoint-manager-webhook", "The webhook's Service, named in its certificate (with --cert-rotation).")
+	flag.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "savepoint-manager-mutating", "The MutatingWebhookConfiguration whose caBundle is kept current.")
+	flag.StringVar(&f.validatingConfig, "validating-webhook-configuration", "savepoint-manager-validating", "The ValidatingWebhookConfiguration whose caBundle is kept current.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
-	if err := run(*webhookPort, *certDir, *metricsAddr, *probeAddr, *leaderElect, *managerNamespace, *restURLTemplate); err != nil {
+	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bool, namespace, restURLTemplate string) error {
-	if namespace == "" {
+func run(f flags) error {
+	if f.namespace == "" {
 		return fmt.Errorf("--namespace is required (or set POD_NAMESPACE): the manager's own namespace")
 	}
 	scheme := runtime.NewScheme()
@@ -57,12 +78,12 @@ func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bo
 	}
 	mgr, err := ctrl.NewManager(config, ctrl.Options{
 		Scheme:                  scheme,
-		WebhookServer:           webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir}),
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress:  probeAddr,
-		LeaderElection:          leaderElect,
+		WebhookServer:           webhook.NewServer(webhook.Options{Port: f.webhookPort, CertDir: f.certDir}),
+		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:  f.probeAddr,
+		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "savepoint-manager.cmf.confluent.io",
-		LeaderElectionNamespace: namespace,
+		LeaderElectionNamespace: f.namespace,
 		// A stopping leader hands over at once instead of after the lease expires.
 		LeaderElectionReleaseOnCancel: true,
 	})
@@ -73,17 +94,50 @@ func run(webhookPort int, certDir, metricsAddr, probeAddr string, leaderElect bo
 	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	if err := savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{ClaimNamespace: namespace}); err != nil {
-		return fmt.Errorf("set up the webhook: %w", err)
-	}
-	if err := controller.Setup(mgr, controller.Options{RestURLTemplate: restURLTemplate}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{RestURLTemplate: f.restURLTemplate}); err != nil {
 		return fmt.Errorf("set up the controllers: %w", err)
 	}
+	certsReady := make(<-chan struct{})
+	if f.certRotation {
+		if certsReady, err = savepointwebhook.AddCertRotation(mgr, savepointwebhook.CertOptions{
+			Namespace: f.namespace, SecretName: f.certSecret, ServiceName: f.webhookService, CertDir: f.certDir,
+			MutatingConfig: f.mutatingConfig, ValidatingConfig: f.validatingConfig,
+		}); err != nil {
+			return err
+		}
+	} else {
+		ready := make(chan struct{})
+		close(ready)
+		certsReady = ready
+	}
+	// The webhook server starts when its first handler is registered: only
+	// once its certificates exist.
+	webhookErr := make(chan error, 1)
+	go func() {
+		select {
+		case <-certsReady:
+			webhookErr <- savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{ClaimNamespace: f.namespace})
+		case <-ctx.Done():
+		}
+	}()
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
+		select {
+		case <-certsReady:
+			return mgr.GetWebhookServer().StartedChecker()(req)
+		default:
+			return fmt.Errorf("waiting for the webhook's certificates")
+		}
+	}); err != nil {
 		return err
 	}
+	go func() {
+		if err := <-webhookErr; err != nil {
+			ctrl.Log.Error(err, "set up the webhook")
+			os.Exit(1)
+		}
+	}()
 	return mgr.Start(ctx)
 }
