@@ -47,6 +47,7 @@ generate: ## Regenerate deepcopy functions and CRDs from api/, webhook configura
 	rm -f manifests/crd/cmf.confluent.io_*.yaml
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=manifests/crd
 	$(GO) tool controller-gen webhook paths=./webhook/... output:webhook:dir=manifests/webhook
+	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./controller/... output:rbac:dir=manifests/rbac
 
 .PHONY: verify-generated
 verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) are stale.
@@ -55,6 +56,8 @@ verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) ar
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=$$tmp/crd && \
 	$(GO) tool controller-gen webhook paths=./webhook/... output:webhook:dir=$$tmp/webhook && \
 	diff -u manifests/webhook/manifests.yaml $$tmp/webhook/manifests.yaml && \
+	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./controller/... output:rbac:dir=$$tmp/rbac && \
+	diff -u manifests/rbac/role.yaml $$tmp/rbac/role.yaml && \
 	diff -u api/v1/zz_generated.deepcopy.go $$tmp/object/zz_generated.deepcopy.go && \
 	diff -ru -x kustomization.yaml manifests/crd $$tmp/crd || \
 	{ echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
@@ -77,3 +80,11 @@ clean: ## Remove build output (keeps the control-plane and Maven caches; see cle
 .PHONY: clean-cache
 clean-cache: ## Remove the cached control plane, Flink jar and Maven downloads.
 	rm -rf .cache
+
+# krew release files (archives per platform, checksums.txt, savepoint.yaml);
+# VERSION must be a semantic version tag such as v0.1.0.
+DIST_DIR ?= $(CURDIR)/dist
+
+.PHONY: dist
+dist: ## Cross-compile the plugin and write the krew archives, checksums and manifest to dist/
+	VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' DIST_DIR='$(DIST_DIR)' GO='$(GO)' bash krew/dist.sh

@@ -49,6 +49,11 @@ type Options struct {
 	ClaimSweepInterval time.Duration
 	// Now returns the time; default time.Now.
 	Now func() time.Time
+	// ManagerUser is the manager's own user name (its service account,
+	// system:serviceaccount:<namespace>:<name>). The manager removes attached
+	// savepoints that were detached; it needs no right to delete their
+	// parents for that.
+	ManagerUser string
 }
 
 func (o *Options) defaults() error {
@@ -76,7 +81,7 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 	decoder := admission.NewDecoder(mgr.GetScheme())
 	return map[string]admission.Handler{
 		MutateSavepointPath:   &savepointDefaulter{now: opts.Now},
-		ValidateSavepointPath: &savepointValidator{decoder: decoder, lookups: lookups, access: access},
+		ValidateSavepointPath: &savepointValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
 		ValidateDetachedPath:  &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
 		ValidateParentPath:    &parentValidator{decoder: decoder, lookups: lookups},
 	}, claims

@@ -37,6 +37,7 @@ type flags struct {
 	webhookService   string
 	mutatingConfig   string
 	validatingConfig string
+	serviceAccount   string
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&f.webhookService, "webhook-service", "savepoint-manager-webhook", "The webhook's Service, named in its certificate (with --cert-rotation).")
 	flag.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "savepoint-manager-mutating", "The MutatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.validatingConfig, "validating-webhook-configuration", "savepoint-manager-validating", "The ValidatingWebhookConfiguration whose caBundle is kept current.")
+	flag.StringVar(&f.serviceAccount, "service-account", "savepoint-manager", "The manager's service account: its own changes to savepoints need no rights on their parents.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -116,7 +118,10 @@ func run(f flags) error {
 	go func() {
 		select {
 		case <-certsReady:
-			webhookErr <- savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{ClaimNamespace: f.namespace})
+			webhookErr <- savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{
+				ClaimNamespace: f.namespace,
+				ManagerUser:    "system:serviceaccount:" + f.namespace + ":" + f.serviceAccount,
+			})
 		case <-ctx.Done():
 		}
 	}()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -21,6 +22,14 @@ import (
 // the cache has synced, with a function that stops the manager (as a crash
 // would, mid-work); the manager is stopped when t ends in any case.
 func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctrl.Manager) error, change ...func(*ctrl.Options)) (ctrl.Manager, func()) {
+	t.Helper()
+	return e.StartManagerAs(t, e.Config, setup, change...)
+}
+
+// StartManagerAs is StartManager with the manager reaching the API server
+// through config (e.g. impersonating the manager's service account, to prove
+// its RBAC).
+func (e *Env) StartManagerAs(t testing.TB, config *rest.Config, setup func(ctx context.Context, mgr ctrl.Manager) error, change ...func(*ctrl.Options)) (ctrl.Manager, func()) {
 	t.Helper()
 	wh := e.Env.WebhookInstallOptions
 	options := ctrl.Options{
@@ -36,7 +45,7 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	for _, c := range change {
 		c(&options)
 	}
-	mgr, err := ctrl.NewManager(e.Config, options)
+	mgr, err := ctrl.NewManager(config, options)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,130 @@
+// Package manifests holds the kustomize manifests; its tests prove them
+// against a real API server.
+package manifests
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
+)
+
+const managerNamespace = "savepoint-system"
+
+// TestManifests: the kustomizations render and a server-side dry run of
+// the whole installation passes the real API server.
+func TestManifests(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{})
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}))
+
+	out, errOut, err := env.RunKubectl(ctx, "apply", "--dry-run=server", "-k", "default")
+	require.NoError(t, err, errOut)
+	for _, want := range []string{
+		"deployment.apps/savepoint-manager", "service/savepoint-manager-webhook", "poddisruptionbudget.policy/savepoint-manager",
+		"clusterrole.rbac.authorization.k8s.io/savepoint-manager", "role.rbac.authorization.k8s.io/savepoint-manager",
+		"mutatingwebhookconfiguration.admissionregistration.k8s.io/savepoint-manager-mutating",
+		"validatingwebhookconfiguration.admissionregistration.k8s.io/savepoint-manager-validating",
+		"clusterrole.rbac.authorization.k8s.io/savepoint-detached-editor",
+	} {
+		assert.Contains(t, out, want+" ")
+	}
+
+	overlay, errOut, err := env.RunKubectl(ctx, "kustomize", "cert-manager")
+	require.NoError(t, err, errOut)
+	for _, want := range []string{"kind: Certificate", "kind: Issuer", "cert-manager.io/inject-ca-from: savepoint-system/savepoint-manager-webhook", "--cert-rotation=false"} {
+		assert.Contains(t, overlay, want)
+	}
+}
+
+// TestManagerRBAC runs the webhook and the controllers with ONLY the
+// manager's rendered RBAC (impersonating its service account) through a
+// savepoint's whole life: trigger, complete, name claim, detach, dispose.
+func TestManagerRBAC(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}))
+	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", managerNamespace, "-k", "rbac")
+	require.NoError(t, err, errOut)
+
+	sa := rest.CopyConfig(env.Config)
+	sa.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:" + managerNamespace + ":savepoint-manager",
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + managerNamespace, "system:authenticated"},
+	}
+	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+			return err
+		}
+		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName}); err != nil {
+			return err
+		}
+		return controller.Setup(mgr, controller.Options{})
+	}, func(o *ctrl.Options) {
+		o.LeaderElection = true
+		o.LeaderElectionID = "savepoint-manager.cmf.confluent.io"
+		o.LeaderElectionNamespace = managerNamespace
+	})
+
+	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
+	ns := env.Namespace(t)
+	require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders", Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},
+		Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///job.jar"}},
+	}))
+	dir := t.TempDir()
+	take := func(name string) *cmfv1.Savepoint {
+		sp := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: cmfv1.SavepointSpec{Application: "orders", Path: dir}}
+		require.NoError(t, env.Client.Create(ctx, sp))
+		require.Eventually(t, func() bool {
+			return env.Client.Get(ctx, client.ObjectKeyFromObject(sp), sp) == nil && sp.Status.State == cmfv1.StateCompleted
+		}, 30*time.Second, 20*time.Millisecond, "savepoint %s: %s %s", name, sp.Status.State, sp.Status.Error)
+		return sp
+	}
+	gone := func(obj client.Object) {
+		require.Eventually(t, func() bool {
+			err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+			return err != nil && strings.Contains(err.Error(), "not found")
+		}, 30*time.Second, 20*time.Millisecond, "%s still there", obj.GetName())
+	}
+
+	kept := take("kept")
+	require.NoError(t, env.Client.Create(ctx, &cmfv1.DetachedSavepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kept-" + ns},
+		Spec: cmfv1.DetachedSavepointSpec{Path: kept.Status.Path, Source: &cmfv1.DetachedSavepointSource{
+			Namespace: ns, Application: "orders", SavepointName: "kept", UID: string(kept.UID),
+		}},
+	}), "the name claim (a Lease in the manager's namespace) and the SubjectAccessReview")
+	gone(kept)
+	assert.DirExists(t, local(kept.Status.Path))
+
+	disposed := take("disposed")
+	require.NoError(t, env.Client.Delete(ctx, disposed))
+	gone(disposed)
+	assert.NoDirExists(t, local(disposed.Status.Path))
+
+	app := &cmfv1.FlinkApplication{}
+	require.Eventually(t, func() bool {
+		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "orders"}, app) == nil && len(app.Finalizers) == 0
+	}, 10*time.Second, 20*time.Millisecond, "the parent's finalizer goes with its last savepoint: %v", app.Finalizers)
+}
+
+func local(location string) string {
+	p := strings.TrimPrefix(location, "file://")
+	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
+}
