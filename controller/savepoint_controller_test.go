@@ -330,8 +330,10 @@ func (s *suite) testJobGone(t *testing.T) {
 	resp.Body.Close()
 	proxy.Heal()
 	midFlight = s.waitState(t, midFlight, cmfv1.StateAbandoned)
-	assert.Contains(t, midFlight.Status.Error, "FlinkJobNotFoundException")
-	assert.Zero(t, midFlight.Status.Failures)
+	// While the job is still CANCELLING, a re-sent trigger may fail as "not
+	// running" and be retried once; either way the savepoint ends ABANDONED.
+	assert.Regexp(t, `FlinkJobNotFoundException|no running job`, midFlight.Status.Error)
+	assert.LessOrEqual(t, midFlight.Status.Failures, int32(1))
 
 	// After: no running job to take a savepoint of.
 	after := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateAbandoned)
