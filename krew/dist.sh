@@ -11,6 +11,7 @@
 #   LDFLAGS   -ldflags for go build (the Makefile's: stamps plugin.version/commit)
 #   DIST_DIR  output folder (default: dist/ at the repository's root)
 #   GO        the go command (default: go)
+#   DIST_JOBS platforms built at once (default: 2)
 #
 # The archives are reproducible for one tree and toolchain: sorted entries,
 # owner 0:0, fixed modes, every mtime set to the commit's time (or
@@ -42,20 +43,19 @@ fi
 
 mtime=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'wait; rm -rf "$work"' EXIT
 mkdir -p "$out"
 
 # Release binaries run anywhere their GOOS/GOARCH does: no cgo, the baseline
 # instruction sets whatever the caller's environment asks for.
 export CGO_ENABLED=0 GOAMD64=v1 GOARM64=v8.0
 
-archives=()
-fill=(-e "s|@VERSION@|$version|g")
-for platform in "${platforms[@]}"; do
-  os=${platform%/*} arch=${platform#*/}
-  bin=kubectl-savepoint
+# pack OS ARCH builds the plugin for one platform into $out/<archive> and
+# writes the archive's sha256 to $work/<os>_<arch>.sha256.
+pack() {
+  local os=$1 arch=$2 bin=kubectl-savepoint
   [[ $os == windows ]] && bin+=.exe
-  stage=$work/${os}_${arch}
+  local stage=$work/${os}_${arch} archive=kubectl-savepoint_${version}_${os}_${arch}.tar.gz
   mkdir -p "$stage"
 
   echo "dist: go build $os/$arch" >&2
@@ -65,18 +65,43 @@ for platform in "${platforms[@]}"; do
   install -m 0755 "$here/kubectl_complete-savepoint" "$stage/kubectl_complete-savepoint"
   install -m 0644 "$root/LICENSE" "$stage/LICENSE"
 
-  archive=kubectl-savepoint_${version}_${os}_${arch}.tar.gz
+  local entries
   mapfile -t entries < <(cd "$stage" && ls -A | sort)
   "$tar" -C "$stage" --format=gnu --sort=name --mtime="@$mtime" \
     --owner=0 --group=0 --numeric-owner -cf - "${entries[@]}" | gzip -n >"$out/$archive"
-  archives+=("$archive")
+  rm -rf "$stage"
+  sha256sum "$out/$archive" | cut -d' ' -f1 >"$work/${os}_${arch}.sha256"
+}
 
-  sum=$(sha256sum "$out/$archive")
-  fill+=(-e "s|@SHA256_${os}_${arch}@|${sum%% *}|g")
+# A cold build keeps every core busy by itself; two at a time overlap one's
+# link (single-threaded) with the other's compile when the cache is warm.
+parallel=${DIST_JOBS:-2}
+pids=() failed=0
+for platform in "${platforms[@]}"; do
+  while (( $(jobs -rp | wc -l) >= parallel )); do wait -n || true; done
+  pack "${platform%/*}" "${platform#*/}" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done # bash keeps reaped jobs' statuses
+if (( failed )); then
+  echo "dist: a build failed (above)" >&2
+  exit 1
+fi
+
+archives=()
+fill=(-e "s|@VERSION@|$version|g")
+for platform in "${platforms[@]}"; do
+  os=${platform%/*} arch=${platform#*/}
+  archives+=("kubectl-savepoint_${version}_${os}_${arch}.tar.gz")
+  fill+=(-e "s|@SHA256_${os}_${arch}@|$(<"$work/${os}_${arch}.sha256")|g")
 done
 
 (cd "$out" && sha256sum "${archives[@]}" >checksums.txt)
-sed "${fill[@]}" "$here/savepoint.yaml.tmpl" >"$work/savepoint.yaml"
+# The template's leading comment is about the template: the manifest gets its own.
+{
+  echo "# krew plugin manifest of kubectl-savepoint $version, written by krew/dist.sh."
+  sed -e '1,/^apiVersion:/{/^#/d;}' "${fill[@]}" "$here/savepoint.yaml.tmpl"
+} >"$work/savepoint.yaml"
 if grep -nE '@[A-Za-z0-9_]+@' "$work/savepoint.yaml" >&2; then
   echo "dist: placeholders left in the manifest (above): krew/savepoint.yaml.tmpl and dist.sh disagree" >&2
   exit 1
