@@ -52,10 +52,7 @@ stops triggering and retrying them and marks them ABANDONED.`,
 // Complete resolves the namespace and the client.
 func (o *Options) Complete() error {
 	var err error
-	if o.namespace, err = o.Namespace(); err != nil {
-		return err
-	}
-	o.client, err = o.Client()
+	o.namespace, o.client, err = o.NamespaceAndClient()
 	return err
 }
 

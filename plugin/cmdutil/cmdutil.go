@@ -49,6 +49,17 @@ func (f *Factory) Namespace() (string, error) {
 	return ns, err
 }
 
+// NamespaceAndClient returns the namespace from -n (or the kubeconfig) and a
+// client for the cluster: what every command that reaches the cluster needs.
+func (f *Factory) NamespaceAndClient() (string, client.Client, error) {
+	ns, err := f.Namespace()
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := f.Client()
+	return ns, c, err
+}
+
 // ParentFlags are --application/-a and --statement/-s.
 type ParentFlags struct {
 	Application string

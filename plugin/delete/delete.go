@@ -59,16 +59,13 @@ detached savepoint (--detached) never touches the data.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Names = args
 			var err error
-			if o.namespace, err = o.Namespace(); err != nil {
-				return err
-			}
 			if err := o.DryRun.Validate(); err != nil {
 				return err
 			}
 			if o.Force && o.Detached {
 				return errors.New("--force is for attached savepoints: deleting a detached one never touches its data")
 			}
-			if o.client, err = o.Client(); err != nil {
+			if o.namespace, o.client, err = o.NamespaceAndClient(); err != nil {
 				return err
 			}
 			return o.Run(cmd)

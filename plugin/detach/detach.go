@@ -54,10 +54,7 @@ application. Savepoints attached to a Statement cannot be detached.`,
 				o.NewName = o.Name
 			}
 			var err error
-			if o.namespace, err = o.Namespace(); err != nil {
-				return err
-			}
-			if o.client, err = o.Client(); err != nil {
+			if o.namespace, o.client, err = o.NamespaceAndClient(); err != nil {
 				return err
 			}
 			return o.Run(cmd)

@@ -63,10 +63,7 @@ func (o *Options) Validate(args []string) error {
 // Complete resolves the namespace and the client.
 func (o *Options) Complete() error {
 	var err error
-	if o.namespace, err = o.Namespace(); err != nil {
-		return err
-	}
-	o.client, err = o.Client()
+	o.namespace, o.client, err = o.NamespaceAndClient()
 	return err
 }
 
