@@ -105,7 +105,7 @@ func (s *suite) testLifecycle(t *testing.T) {
 			sp = s.waitState(t, sp, cmfv1.StateCompleted)
 
 			assert.True(t, strings.HasPrefix(sp.Status.Path, "file:"+dir+"/savepoint-"), sp.Status.Path)
-			assert.FileExists(t, filepath.Join(local(sp.Status.Path), "_metadata"))
+			assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"))
 			assert.Equal(t, s.flink.JobID, sp.Status.JobID)
 			assert.Regexp(t, `^[0-9a-f]{32}$`, sp.Status.TriggerID)
 			assert.NotNil(t, sp.Status.TriggerTimestamp)
@@ -235,7 +235,7 @@ func (s *suite) testDelete(t *testing.T) {
 		sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 		require.NoError(t, s.c.Delete(ctx, sp))
 		s.waitGone(t, sp)
-		assert.NoDirExists(t, local(sp.Status.Path))
+		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
 	})
 
 	t.Run("cluster down: the resource stays until the data is disposed", func(t *testing.T) {
@@ -243,11 +243,11 @@ func (s *suite) testDelete(t *testing.T) {
 		proxy.Fail(http.MethodPost, `/savepoint-disposal$`, http.StatusServiceUnavailable, -1)
 		require.NoError(t, s.c.Delete(ctx, sp))
 		s.waitFor(t, sp, func(sp *cmfv1.Savepoint) bool { return sp.Status.PendingDeletion })
-		assert.DirExists(t, local(sp.Status.Path))
+		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
 		s.requireEvent(t, sp, "DisposalPending")
 		proxy.Heal()
 		s.waitGone(t, sp)
-		assert.NoDirExists(t, local(sp.Status.Path))
+		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
 	})
 
 	t.Run("forced: the resource goes at once, the data stays, a Warning says where", func(t *testing.T) {
@@ -257,7 +257,7 @@ func (s *suite) testDelete(t *testing.T) {
 		s.annotate(t, sp, cmfv1.ForceDeleteAnnotation, "true")
 		require.NoError(t, s.c.Delete(ctx, sp))
 		s.waitGone(t, sp)
-		assert.DirExists(t, local(sp.Status.Path))
+		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
 		s.requireEvent(t, sp, "Orphaned")
 	})
 
@@ -276,7 +276,7 @@ func (s *suite) testDetach(t *testing.T) {
 		sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 		s.detach(t, sp, "kept-"+ns)
 		s.waitGone(t, sp)
-		assert.DirExists(t, local(sp.Status.Path))
+		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
 		require.NoError(t, s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kept-" + ns}, &cmfv1.DetachedSavepoint{}))
 	})
 
@@ -290,7 +290,7 @@ func (s *suite) testDetach(t *testing.T) {
 		require.NoError(t, s.c.Delete(ctx, &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "crashed-" + ns}}))
 		s.startController()
 		s.waitGone(t, sp)
-		assert.DirExists(t, local(sp.Status.Path), "a detach never disposes")
+		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path), "a detach never disposes")
 	})
 }
 
@@ -463,11 +463,6 @@ func dirs(t *testing.T, dir string) []os.DirEntry {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	return entries
-}
-
-func local(location string) string {
-	p := strings.TrimPrefix(location, "file://")
-	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
 }
 
 func containsString(list []string, s string) bool {

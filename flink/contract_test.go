@@ -59,7 +59,7 @@ func TestContract(t *testing.T) {
 
 		config, err := client.JobManagerConfig(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, defaultDir, filepath.Clean(localPath(config["execution.checkpointing.savepoint-dir"])))
+		assert.Equal(t, defaultDir, filepath.Clean(flinkharness.LocalPath(config["execution.checkpointing.savepoint-dir"])))
 
 		_, err = client.RunningJobByName(ctx, "no-such-job")
 		assert.ErrorIs(t, err, flink.ErrJobNotFound)
@@ -76,14 +76,14 @@ func TestContract(t *testing.T) {
 			})
 			require.True(t, op.Succeeded(), "failure: %v", op.Failure)
 			assert.True(t, strings.HasPrefix(op.Location, "file:"+dir+"/savepoint-"), op.Location)
-			assert.FileExists(t, filepath.Join(localPath(op.Location), "_metadata"))
+			assert.FileExists(t, filepath.Join(flinkharness.LocalPath(op.Location), "_metadata"))
 		}
 	})
 
 	t.Run("no target directory uses the cluster's default", func(t *testing.T) {
 		op := takeSavepoint(t, client, job, flink.SavepointRequest{TriggerID: flink.TriggerIDFor(t.Name())})
 		require.True(t, op.Succeeded(), "failure: %v", op.Failure)
-		assert.True(t, strings.HasPrefix(localPath(op.Location), defaultDir+"/savepoint-"), op.Location)
+		assert.True(t, strings.HasPrefix(flinkharness.LocalPath(op.Location), defaultDir+"/savepoint-"), op.Location)
 	})
 
 	t.Run("a misspelt field is ignored silently, so ours must be spelt as Flink reads them", func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestContract(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, status)
 		op := pollSavepoint(t, client, job, trigger)
 		require.True(t, op.Succeeded())
-		assert.True(t, strings.HasPrefix(localPath(op.Location), defaultDir), "misspelt target ignored: %s", op.Location)
+		assert.True(t, strings.HasPrefix(flinkharness.LocalPath(op.Location), defaultDir), "misspelt target ignored: %s", op.Location)
 		entries, _ := os.ReadDir(wanted)
 		assert.Empty(t, entries)
 	})
@@ -172,11 +172,11 @@ func TestContract(t *testing.T) {
 	t.Run("disposal removes the savepoint; a second disposal is ErrSavepointNotFound", func(t *testing.T) {
 		op := takeSavepoint(t, client, job, flink.SavepointRequest{TriggerID: flink.TriggerIDFor(t.Name()), TargetDirectory: t.TempDir()})
 		require.True(t, op.Succeeded())
-		require.DirExists(t, localPath(op.Location))
+		require.DirExists(t, flinkharness.LocalPath(op.Location))
 
 		disposal, trigger := dispose(t, client, op.Location)
 		require.True(t, disposal.Succeeded(), "failure: %v", disposal.Failure)
-		assert.NoDirExists(t, localPath(op.Location))
+		assert.NoDirExists(t, flinkharness.LocalPath(op.Location))
 		capture(t, "savepoint-disposal-completed", "GET", cluster.RESTURL+"/savepoint-disposal/"+trigger, "")
 
 		again, trigger := dispose(t, client, op.Location)
@@ -220,7 +220,7 @@ func TestContract(t *testing.T) {
 		require.NoError(t, err)
 		op := pollSavepoint(t, client, job, trigger)
 		require.True(t, op.Succeeded(), "failure: %v", op.Failure)
-		assert.FileExists(t, filepath.Join(localPath(op.Location), "_metadata"))
+		assert.FileExists(t, filepath.Join(flinkharness.LocalPath(op.Location), "_metadata"))
 		waitFor(t, 20*time.Second, 50*time.Millisecond, func() (bool, error) {
 			state, err := client.JobState(ctx, job)
 			return state == "FINISHED", err
@@ -290,7 +290,7 @@ func TestContractWithoutDefaultDirectory(t *testing.T) {
 	})
 
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{
-		JobName: "restored", RestoreFrom: localPath(sp.Location), AsyncStoreDuration: 2 * time.Second,
+		JobName: "restored", RestoreFrom: flinkharness.LocalPath(sp.Location), AsyncStoreDuration: 2 * time.Second,
 	})
 	client := newClient(t, cluster.RESTURL)
 
@@ -301,7 +301,7 @@ func TestContractWithoutDefaultDirectory(t *testing.T) {
 				return false, err
 			}
 			restored := stats.Latest.Restored
-			return restored != nil && restored.IsSavepoint && localPath(restored.ExternalPath) == localPath(sp.Location), nil
+			return restored != nil && restored.IsSavepoint && flinkharness.LocalPath(restored.ExternalPath) == flinkharness.LocalPath(sp.Location), nil
 		})
 	})
 
@@ -394,12 +394,6 @@ func waitFor(t *testing.T, timeout, interval time.Duration, check func() (bool, 
 		require.True(t, time.Now().Before(deadline), "still not done after %s", timeout)
 		time.Sleep(interval)
 	}
-}
-
-// localPath turns Flink's file:/x or file:///x into /x.
-func localPath(location string) string {
-	p := strings.TrimPrefix(location, "file://")
-	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
 }
 
 // raw sends one request as it is and returns the status and body.

@@ -111,20 +111,15 @@ func TestManagerRBAC(t *testing.T) {
 		}},
 	}), "the name claim (a Lease in the manager's namespace) and the SubjectAccessReview")
 	gone(kept)
-	assert.DirExists(t, local(kept.Status.Path))
+	assert.DirExists(t, flinkharness.LocalPath(kept.Status.Path))
 
 	disposed := take("disposed")
 	require.NoError(t, env.Client.Delete(ctx, disposed))
 	gone(disposed)
-	assert.NoDirExists(t, local(disposed.Status.Path))
+	assert.NoDirExists(t, flinkharness.LocalPath(disposed.Status.Path))
 
 	app := &cmfv1.FlinkApplication{}
 	require.Eventually(t, func() bool {
 		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "orders"}, app) == nil && len(app.Finalizers) == 0
 	}, 10*time.Second, 20*time.Millisecond, "the parent's finalizer goes with its last savepoint: %v", app.Finalizers)
-}
-
-func local(location string) string {
-	p := strings.TrimPrefix(location, "file://")
-	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
 }

@@ -178,7 +178,7 @@ func TestCommands(t *testing.T) {
 		out, errOut, err := s.run("", "delete", "doomed", "--wait")
 		require.NoError(t, err, errOut)
 		assert.Contains(t, out, "savepoint/doomed deleted; disposing its data at "+sp.Status.Path)
-		assert.NoDirExists(t, local(sp.Status.Path))
+		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
 
 		_, errOut, err = s.run("", "create", "orphan", "-a", "payments", "--path", dir, "--wait")
 		require.NoError(t, err, errOut)
@@ -191,7 +191,7 @@ func TestCommands(t *testing.T) {
 		out, errOut, err = s.run("", "delete", "orphan", "--force", "--yes", "--wait")
 		require.NoError(t, err, errOut)
 		assert.Contains(t, out, "its data at "+sp.Status.Path+" is kept, orphaned")
-		assert.DirExists(t, local(sp.Status.Path))
+		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
 
 		_, _, err = s.run("", "delete", "ghost")
 		require.Error(t, err)
@@ -317,9 +317,4 @@ func TestThroughKubectl(t *testing.T) {
 	listed := kubectl("savepoint", "list", "-n", ns)
 	assert.Contains(t, listed, "application/orders")
 	assert.Contains(t, listed, "CANONICAL")
-}
-
-func local(location string) string {
-	p := strings.TrimPrefix(location, "file://")
-	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
 }

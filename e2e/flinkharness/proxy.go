@@ -111,3 +111,10 @@ func (p *FaultProxy) take(r *http.Request) (int, bool) {
 	}
 	return 0, false
 }
+
+// LocalPath turns a savepoint location the harness's Flink reports
+// (file:/x, file:///x) into the local path /x.
+func LocalPath(location string) string {
+	p := strings.TrimPrefix(location, "file://")
+	return "/" + strings.TrimLeft(strings.TrimPrefix(p, "file:"), "/")
+}
