@@ -42,20 +42,6 @@ func (c *Client) JobsOverview(ctx context.Context) ([]JobOverview, error) {
 	return answer.Jobs, nil
 }
 
-// JobOverviewByID returns the live overview of one job, or ErrJobNotFound.
-func (c *Client) JobOverviewByID(ctx context.Context, jobID string) (*JobOverview, error) {
-	jobs, err := c.JobsOverview(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range jobs {
-		if jobs[i].ID == jobID {
-			return &jobs[i], nil
-		}
-	}
-	return nil, &Error{Op: "find job " + jobID, Kind: ErrJobNotFound, Message: fmt.Sprintf("job %s is not on the cluster", jobID)}
-}
-
 // RunningJobByName returns the job named name that runs (or is about to),
 // or ErrJobNotFound. Names are not unique in Flink: the newest running one wins.
 func (c *Client) RunningJobByName(ctx context.Context, name string) (*JobOverview, error) {
