@@ -3,6 +3,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,6 +176,9 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 
 	switch sp.Status.State {
 	case "":
+		if path := sp.Annotations[cmfv1.AdoptedPathAnnotation]; path != "" {
+			return ctrl.Result{}, r.adopted(ctx, sp, path)
+		}
 		return ctrl.Result{}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 			st.State = cmfv1.StateTriggerPending
 			if st.Origin == "" {
@@ -423,6 +427,29 @@ func (r *SavepointReconciler) finish(ctx context.Context, sp *cmfv1.Savepoint, s
 		eventType, note = corev1.EventTypeWarning, fmt.Sprintf("savepoint %s: %s", strings.ToLower(string(state)), msg)
 	}
 	r.event(sp, eventType, reason, "Finish", "%s", note)
+	return nil
+}
+
+// adopted completes a Savepoint the manager made for a savepoint taken
+// outside one: nothing is triggered, the recorded path is the result.
+func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, path string) error {
+	origin := cmfv1.SavepointOrigin(sp.Annotations[cmfv1.AdoptedOriginAnnotation])
+	if origin == "" {
+		origin = cmfv1.OriginManual
+	}
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = cmfv1.StateCompleted
+		st.Path = path
+		st.Origin = origin
+		st.JobID = sp.Annotations[cmfv1.AdoptedJobAnnotation]
+		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "Adopted",
+			Message: "savepoint at " + path + " adopted from " + cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"), ObservedGeneration: sp.Generation})
+	})
+	if err != nil {
+		return err
+	}
+	r.event(sp, corev1.EventTypeNormal, "Adopted", "Adopt", "%s savepoint at %s adopted from %s", origin, path, cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"))
 	return nil
 }
 

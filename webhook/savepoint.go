@@ -116,6 +116,13 @@ func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) 
 	case admissionv1.Create:
 		return v.validateCreate(ctx, req, &sp, kind, parent)
 	case admissionv1.Update:
+		var old cmfv1.Savepoint
+		if err := v.decoder.DecodeRaw(req.OldObject, &old); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old Savepoint: %w", err))
+		}
+		if resp := v.requireManagerToAdopt(req, &sp, &old); !resp.Allowed {
+			return resp
+		}
 		return v.requireAccess(ctx, req, "update", &sp, kind, parent)
 	case admissionv1.Delete:
 		resp := v.requireAccess(ctx, req, "delete", &sp, kind, parent)
@@ -144,14 +151,43 @@ func (v *savepointValidator) validateCreate(ctx context.Context, req admission.R
 	if obj.GetDeletionTimestamp() != nil {
 		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q is being deleted: no new savepoints can attach to it", sp.Name, field, parent))
 	}
+	if resp := v.requireManagerToAdopt(req, sp, nil); !resp.Allowed {
+		return resp
+	}
 	if resp := v.requireAccess(ctx, req, "update", sp, kind, parent); !resp.Allowed {
 		return resp
 	}
-	if sp.Spec.FormatType == "" || sp.Spec.FormatType == cmfv1.FormatCanonical {
+	adopted := sp.Annotations[cmfv1.AdoptedPathAnnotation] != "" // its data exists already, in whatever format
+	if !adopted && (sp.Spec.FormatType == "" || sp.Spec.FormatType == cmfv1.FormatCanonical) {
 		if setting := rules.NativeOnly(parentConfigs(obj)...); setting != "" {
 			return admission.Denied(fmt.Sprintf("Savepoint %s: spec.formatType CANONICAL is not supported by %s %s, whose state backend supports only NATIVE savepoints (%s): set spec.formatType: NATIVE",
 				sp.Name, kind, parent, setting))
 		}
+	}
+	return admission.Allowed("")
+}
+
+// adoptionAnnotations make a Savepoint COMPLETED at a path without a trigger.
+var adoptionAnnotations = []string{cmfv1.AdoptedPathAnnotation, cmfv1.AdoptedOriginAnnotation, cmfv1.AdoptedJobAnnotation, cmfv1.AdoptedFromAnnotation}
+
+// requireManagerToAdopt refuses the adoption annotations from anyone but
+// the manager: with them, anyone could attach a path they do not own and
+// have it disposed by a later delete. old is nil on create.
+func (v *savepointValidator) requireManagerToAdopt(req admission.Request, sp, old *cmfv1.Savepoint) admission.Response {
+	if v.managerUser == "" || req.UserInfo.Username == v.managerUser {
+		return admission.Allowed("")
+	}
+	for _, key := range adoptionAnnotations {
+		value, set := sp.Annotations[key]
+		if old != nil {
+			if oldValue, was := old.Annotations[key]; was == set && oldValue == value {
+				continue
+			}
+		} else if !set {
+			continue
+		}
+		return admission.Denied(fmt.Sprintf("Savepoint %s: metadata.annotations[%s] is set only by the savepoint manager when it adopts a savepoint taken outside Kubernetes: remove it; to register existing savepoint data, import it (kubectl savepoint import)",
+			sp.Name, key))
 	}
 	return admission.Allowed("")
 }

@@ -18,6 +18,20 @@ const (
 	// skip disposal: the resource goes at once and its data stays, orphaned
 	// (`kubectl savepoint delete --force`).
 	ForceDeleteAnnotation = "cmf.confluent.io/force-delete"
+	// AdoptedPathAnnotation marks a Savepoint the manager adopted: a
+	// savepoint taken outside a Savepoint resource (a suspend, an upgrade,
+	// the Flink Kubernetes Operator, Flink's REST or CLI) at this exact path.
+	// Such a Savepoint is COMPLETED from the start and is never triggered.
+	// Only the manager may set it (the webhook refuses anyone else).
+	AdoptedPathAnnotation = "cmf.confluent.io/adopted-path"
+	// AdoptedOriginAnnotation is an adopted Savepoint's status.origin.
+	AdoptedOriginAnnotation = "cmf.confluent.io/adopted-origin"
+	// AdoptedJobAnnotation is the Flink job an adopted savepoint was taken of.
+	AdoptedJobAnnotation = "cmf.confluent.io/adopted-job"
+	// AdoptedFromAnnotation says where an adopted savepoint was found, e.g.
+	// "stop-with-savepoint", "checkpoint-history" or
+	// "flinkstatesnapshot/orders-savepoint-upgrade-1732520000000".
+	AdoptedFromAnnotation = "cmf.confluent.io/adopted-from"
 	// DisposeFinalizer keeps a COMPLETED attached Savepoint until its data
 	// is disposed (or it was detached, or its deletion forced).
 	DisposeFinalizer = "cmf.confluent.io/dispose-savepoint"
