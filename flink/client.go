@@ -82,20 +82,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body, out any)
 			return &Error{Op: op, Err: err}
 		}
 	}
-	wait := c.retryWait
-	for attempt := 0; ; attempt++ {
-		status, data, err := c.send(ctx, method, path, "application/json", payload)
-		retryable := err != nil || status == http.StatusServiceUnavailable
-		if !retryable || attempt >= c.retries || ctx.Err() != nil {
-			return decodeAnswer(op, status, data, err, out)
-		}
-		select {
-		case <-ctx.Done():
-			return &Error{Op: op, Kind: ErrUnreachable, Err: ctx.Err()}
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
+	return c.doRaw(ctx, op, method, path, "application/json", payload, out)
 }
 
 // send makes one attempt and returns the status and the whole body.

@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -107,4 +109,53 @@ func doJSON(req *http.Request, into any) error {
 		return fmt.Errorf("%s %s: %s: %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body))
 	}
 	return json.Unmarshal(body, into)
+}
+
+// MaxCount returns the stateful job's gauge maxCount, the highest per-key
+// count its counter reached (the largest over its subtasks), and whether the
+// gauge was reported yet. A job restored from a savepoint starts from the
+// counts it carried; a fresh one from 1. The JobManager fetches metrics every
+// metrics.fetcher.update-interval (10 s by default; set it lower in
+// Options.FlinkConfig for tests that read it).
+func (c *Cluster) MaxCount(ctx context.Context, jobID string) (int64, bool, error) {
+	get := func(path string, into any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.RESTURL+path, nil)
+		if err != nil {
+			return err
+		}
+		return doJSON(req, into)
+	}
+	var job struct {
+		Vertices []struct {
+			ID string `json:"id"`
+		} `json:"vertices"`
+	}
+	if err := get("/jobs/"+jobID, &job); err != nil {
+		return 0, false, err
+	}
+	for _, v := range job.Vertices {
+		base := "/jobs/" + jobID + "/vertices/" + v.ID + "/subtasks/metrics"
+		var names []struct {
+			ID string `json:"id"`
+		}
+		if err := get(base, &names); err != nil {
+			return 0, false, err
+		}
+		for _, n := range names {
+			if n.ID != "maxCount" && !strings.HasSuffix(n.ID, ".maxCount") {
+				continue
+			}
+			var values []struct {
+				Max float64 `json:"max"`
+			}
+			if err := get(base+"?get="+url.QueryEscape(n.ID), &values); err != nil {
+				return 0, false, err
+			}
+			if len(values) == 0 {
+				return 0, false, nil
+			}
+			return int64(values[0].Max), true, nil
+		}
+	}
+	return 0, false, nil
 }

@@ -9,6 +9,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
@@ -78,13 +79,19 @@ public final class StatefulJob {
         counted.sinkTo(new DiscardingSink<>()).uid(SINK_UID).name("discard");
     }
 
-    /** Counts the records seen per key; the state a savepoint must carry. */
+    /**
+     * Counts the records seen per key; the state a savepoint must carry. The gauge {@code
+     * maxCount} (the highest count of any key this subtask saw) shows from outside whether a
+     * restored job continued its state: a fresh job's counts start again at 1.
+     */
     static final class PerKeyCounter extends KeyedProcessFunction<Long, Long, Long> {
         private transient ValueState<Long> count;
+        private transient volatile long maxCount;
 
         @Override
         public void open(OpenContext context) {
             count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
+            getRuntimeContext().getMetricGroup().gauge("maxCount", (Gauge<Long>) () -> maxCount);
         }
 
         @Override
@@ -92,6 +99,9 @@ public final class StatefulJob {
             Long seen = count.value();
             long next = seen == null ? 1 : seen + 1;
             count.update(next);
+            if (next > maxCount) {
+                maxCount = next;
+            }
             out.collect(next);
         }
     }
