@@ -183,6 +183,11 @@ type FlinkApplicationStatus struct {
 	// observedGeneration is the metadata.generation the status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// operator is what the manager keeps of the application's Flink
+	// Kubernetes Operator FlinkDeployment (operator mode).
+	// +optional
+	Operator *OperatorStatus `json:"operator,omitempty"`
 }
 
 // FlinkApplication is a Flink job packaged as a jar, run on a ComputePool or
