@@ -20,6 +20,9 @@ const (
 	// IndexDetachedSource indexes DetachedSavepoints by the "namespace/name"
 	// of the attached Savepoint they were detached from.
 	IndexDetachedSource = "spec.source"
+	// IndexComputePool indexes FlinkApplications and Statements by
+	// spec.computePoolName.
+	IndexComputePool = "spec.computePoolName"
 )
 
 // ParentKey is the IndexParent value of a parent.
@@ -52,6 +55,13 @@ func AddIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 			}
 			return []string{src.Namespace + "/" + src.SavepointName}
 		}},
+		{&cmfv1.FlinkApplication{}, IndexComputePool, func(o client.Object) []string {
+			if pool := o.(*cmfv1.FlinkApplication).Spec.ComputePoolName; pool != "" {
+				return []string{pool}
+			}
+			return nil
+		}},
+		{&cmfv1.Statement{}, IndexComputePool, func(o client.Object) []string { return []string{o.(*cmfv1.Statement).Spec.ComputePoolName} }},
 	}
 	for _, ix := range indexes {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {

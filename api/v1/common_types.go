@@ -88,3 +88,81 @@ type JobStatus struct {
 	// +optional
 	RestoredFrom string `json:"restoredFrom,omitempty"`
 }
+
+// SessionStatus is what the manager records to run a parent's job on its
+// ComputePool (session mode). Each step is written here before it is sent to
+// Flink, so that a manager restarted at any point carries on where it
+// stopped: it never runs a job twice and never loses a stop's savepoint.
+type SessionStatus struct {
+	// Deploys counts the jobs the manager submitted for this parent; the
+	// job ID of a deploy derives from the parent's UID and this count, so a
+	// repeated submit of the same deploy is refused by Flink as a duplicate.
+	// +optional
+	Deploys int32 `json:"deploys,omitempty"`
+	// DeployedSpec identifies the spec the current job was deployed from
+	// (a hash of the fields that shape the job); a change redeploys.
+	// +optional
+	DeployedSpec string `json:"deployedSpec,omitempty"`
+	// DeployedNonce is the savepointRedeployNonce of the current job; a
+	// change redeploys from spec startFromSavepoint.
+	// +optional
+	DeployedNonce *int64 `json:"deployedNonce,omitempty"`
+	// Submitted is false between recording a deploy and Flink accepting it.
+	// +optional
+	Submitted bool `json:"submitted,omitempty"`
+	// FailedDeploy is the DeployedSpec and nonce of a deploy that Flink
+	// refused (a bad jar, class, statement or savepoint): it is not retried
+	// until the spec or the nonce changes.
+	// +optional
+	FailedDeploy string `json:"failedDeploy,omitempty"`
+	// JarURI is the job.jarURI last uploaded to the pool (applications).
+	// +optional
+	JarURI string `json:"jarURI,omitempty"`
+	// JarSHA256 is the checksum of the uploaded jar's content: a jar with
+	// the same content is not uploaded again.
+	// +optional
+	JarSHA256 string `json:"jarSHA256,omitempty"`
+	// JarID is the uploaded jar's ID on the pool's JobManager.
+	// +optional
+	JarID string `json:"jarID,omitempty"`
+	// Stop is the stop-with-savepoint in flight, recorded before it is sent.
+	// +optional
+	Stop *StopOperation `json:"stop,omitempty"`
+	// StopFailures counts failed stops of the current job; the next attempt
+	// waits longer each time.
+	// +optional
+	StopFailures int32 `json:"stopFailures,omitempty"`
+	// NextStopTime is when the next stop may be tried after a failure.
+	// +optional
+	NextStopTime *metav1.Time `json:"nextStopTime,omitempty"`
+	// StoppedByManager is true when the manager itself stopped or cancelled
+	// the job (a suspend, an upgrade, a redeploy): it runs again when the
+	// spec asks. A job that ended on its own is not restarted.
+	// +optional
+	StoppedByManager bool `json:"stoppedByManager,omitempty"`
+	// ResumeFrom is the savepoint the next deploy starts from: the last
+	// suspend or upgrade savepoint. Empty starts without state.
+	// +optional
+	ResumeFrom string `json:"resumeFrom,omitempty"`
+	// AdoptedCheckpointID is the newest entry of the current job's
+	// checkpoint history already looked at for savepoints taken outside
+	// (adopted with origin MANUAL).
+	// +optional
+	AdoptedCheckpointID int64 `json:"adoptedCheckpointID,omitempty"`
+}
+
+// StopOperation is a stop-with-savepoint the manager sent.
+type StopOperation struct {
+	// TriggerID is the stop's trigger ID at the JobManager.
+	TriggerID string `json:"triggerId"`
+	// JobID is the job being stopped.
+	JobID string `json:"jobId"`
+	// Origin is SUSPEND or UPGRADE: the origin of the Savepoint that adopts
+	// the stop's savepoint.
+	Origin SavepointOrigin `json:"origin"`
+	// Format is the savepoint's format.
+	// +optional
+	Format FormatType `json:"format,omitempty"`
+	// Time is when the stop was sent.
+	Time metav1.MicroTime `json:"time"`
+}

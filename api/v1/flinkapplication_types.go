@@ -188,6 +188,10 @@ type FlinkApplicationStatus struct {
 	// Kubernetes Operator FlinkDeployment (operator mode).
 	// +optional
 	Operator *OperatorStatus `json:"operator,omitempty"`
+	// Session is the manager's record of running the job on its ComputePool
+	// (session mode); empty otherwise.
+	// +optional
+	Session *SessionStatus `json:"session,omitempty"`
 }
 
 // FlinkApplication is a Flink job packaged as a jar, run on a ComputePool or

@@ -70,6 +70,10 @@ type StatementStatus struct {
 	// observedGeneration is the metadata.generation the status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Session is the manager's record of running the job on its ComputePool
+	// (session mode); empty otherwise.
+	// +optional
+	Session *SessionStatus `json:"session,omitempty"`
 }
 
 // Statement is a Flink SQL statement that runs as a job on a ComputePool.
