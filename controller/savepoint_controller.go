@@ -126,6 +126,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := setupParents(mgr, opts); err != nil {
 		return err
 	}
+	if err := setupOperator(mgr, opts); err != nil {
+		return err
+	}
 	return mgr.Add(&stateGauge{client: mgr.GetClient(), interval: 15 * time.Second})
 }
 
