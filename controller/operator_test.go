@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -58,6 +59,7 @@ func TestOperatorMode(t *testing.T) {
 		t.Run("adoption: snapshots and legacy status, once, across restarts and deletions", s.testAdoption)
 		t.Run("a real savepoint of an operator-mode application", s.testRealSavepoint)
 	})
+	t.Run("with only the manager's RBAC", func(t *testing.T) { testOperatorRBAC(t) })
 	t.Run("without the operator's CRDs", func(t *testing.T) {
 		s := startSuite(t, cluster, controlplane.Options{Webhooks: true})
 		t.Run("the application says so; savepoints still work", s.testWithoutOperator)
@@ -392,6 +394,39 @@ func (s *suite) testWithoutOperator(t *testing.T) {
 	sp = s.waitState(t, sp, cmfv1.StateCompleted)
 	assert.Equal(t, s.flink.JobID, sp.Status.JobID)
 	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"))
+}
+
+// testOperatorRBAC runs the controllers with ONLY the manager's rendered
+// RBAC (impersonating its service account): rendering, mirroring and
+// adopting a snapshot need no more than manifests/rbac grants.
+func testOperatorRBAC(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{ExtraCRDDirs: []string{fko.CRDDir(t)}})
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
+	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", "savepoint-system", "-k", filepath.Join(controlplane.RepoRoot(t), "manifests", "rbac"))
+	require.NoError(t, err, errOut)
+	sa := rest.CopyConfig(env.Config)
+	sa.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:savepoint-system:savepoint-manager",
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:savepoint-system", "system:authenticated"},
+	}
+	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+			return err
+		}
+		return controller.Setup(mgr, testOptions)
+	})
+	s := &suite{env: env, c: env.Client, t: t}
+
+	ns := env.Namespace(t)
+	app := s.operatorApp(t, ns, "orders", nil)
+	s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true })
+	s.mirrorRound(t, app, "STABLE")
+	path := "s3://flink/savepoints/savepoint-rbac-1"
+	snap := s.createSnapshot(t, ns, "orders-savepoint-upgrade-1732520000000", app.Name, "UPGRADE",
+		map[string]any{"path": path, "alreadyExists": true, "disposeOnDelete": false}, nil)
+	sp := s.waitSavepointAt(t, ns, path)
+	require.Eventually(t, func() bool { return s.snapshotAnnotation(t, snap) == sp.Name }, 10*time.Second, 20*time.Millisecond)
 }
 
 // --- fixtures ---
