@@ -4,13 +4,15 @@ package controller
 // generate`): exactly what the controllers, the webhook and the certificate
 // rotation use.
 //
-// +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints/finalizers,verbs=update
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=detachedsavepoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications;statements,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications/finalizers;statements/finalizers,verbs=update
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications/status;statements/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=computepools,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=computepools/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

@@ -60,6 +60,15 @@ type Options struct {
 	// from Flink is answered by waiting for its checkpoint history (cached
 	// for web.refresh-interval) rather than by triggering again; default 10s.
 	ForgottenTriggerGrace time.Duration
+	// SessionPollInterval is how often a running job in session mode is
+	// looked at (its state, savepoints taken outside); default 10s.
+	SessionPollInterval time.Duration
+	// PoolCheckInterval is how often a ComputePool's JobManager is asked
+	// for its version; default 30s.
+	PoolCheckInterval time.Duration
+	// JarCacheDir holds the job jars downloaded from http(s) URIs; default
+	// a folder in the system's temporary directory.
+	JarCacheDir string
 	// Flink configures the JobManager clients.
 	Flink flink.Options
 	// Now returns the time; default time.Now.
@@ -87,6 +96,12 @@ func (o *Options) defaults() {
 	}
 	if o.ForgottenTriggerGrace == 0 {
 		o.ForgottenTriggerGrace = 10 * time.Second
+	}
+	if o.SessionPollInterval == 0 {
+		o.SessionPollInterval = 10 * time.Second
+	}
+	if o.PoolCheckInterval == 0 {
+		o.PoolCheckInterval = 30 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -124,6 +139,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if err := setupParents(mgr, opts); err != nil {
+		return err
+	}
+	if err := setupSession(mgr, opts, r.flink); err != nil {
 		return err
 	}
 	if err := setupOperator(mgr, opts); err != nil {

@@ -29,6 +29,9 @@ type faultRule struct {
 	path   *regexp.Regexp
 	status int
 	times  int // < 0: forever
+	// forward sends the request on to Flink and loses its answer: Flink
+	// acted, the caller believes it failed.
+	forward bool
 }
 
 // NewFaultProxy starts a proxy in front of restURL for t.
@@ -41,8 +44,11 @@ func NewFaultProxy(t testing.TB, restURL string) *FaultProxy {
 	p := &FaultProxy{counts: map[string]int{}}
 	forward := httputil.NewSingleHostReverseProxy(target)
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if status, fail := p.take(r); fail {
-			http.Error(w, `{"errors":["injected by the test's fault proxy"]}`, status)
+		if rule, fail := p.take(r); fail {
+			if rule.forward {
+				forward.ServeHTTP(httptest.NewRecorder(), r)
+			}
+			http.Error(w, `{"errors":["injected by the test's fault proxy"]}`, rule.status)
 			return
 		}
 		forward.ServeHTTP(w, r)
@@ -59,6 +65,16 @@ func (p *FaultProxy) Fail(method, pathPattern string, status, times int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = append(p.rules, faultRule{method: method, path: regexp.MustCompile(pathPattern), status: status, times: times})
+}
+
+// LoseAnswers forwards the next times requests of method whose path
+// matches pathPattern to Flink, and answers them with status instead of
+// Flink's answer (as a connection lost after sending would); times < 0
+// means until Heal.
+func (p *FaultProxy) LoseAnswers(method, pathPattern string, status, times int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = append(p.rules, faultRule{method: method, path: regexp.MustCompile(pathPattern), status: status, times: times, forward: true})
 }
 
 // Heal removes every rule: from now on everything is forwarded.
@@ -95,7 +111,7 @@ func (p *FaultProxy) Counts() map[string]int {
 	return out
 }
 
-func (p *FaultProxy) take(r *http.Request) (int, bool) {
+func (p *FaultProxy) take(r *http.Request) (faultRule, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[r.Method+" "+r.URL.Path]++
@@ -107,9 +123,9 @@ func (p *FaultProxy) take(r *http.Request) (int, bool) {
 		if rule.times > 0 {
 			rule.times--
 		}
-		return rule.status, true
+		return *rule, true
 	}
-	return 0, false
+	return faultRule{}, false
 }
 
 // LocalPath turns a savepoint location the harness's Flink reports

@@ -1,0 +1,68 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+)
+
+// computePoolReconciler keeps each ComputePool's status current: whether
+// its JobManager answers, and its Flink version.
+type computePoolReconciler struct {
+	client client.Client
+	flink  *flinkClients
+	opts   Options
+}
+
+func setupComputePools(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+		Named("computepool").
+		For(&cmfv1.ComputePool{}).
+		Complete(&computePoolReconciler{client: mgr.GetClient(), flink: flinks, opts: opts})
+}
+
+func (r *computePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	pool := &cmfv1.ComputePool{}
+	if err := r.client.Get(ctx, req.NamespacedName, pool); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := pool.Status.DeepCopy()
+	cond := metav1.Condition{Type: ConditionReady, ObservedGeneration: pool.Generation}
+	fc, err := r.flink.get(pool.Spec.RestURL)
+	if err == nil {
+		var info *flink.ClusterInfo
+		if info, err = fc.Info(ctx); err == nil {
+			pool.Status.Reachable = true
+			pool.Status.FlinkVersion = info.FlinkVersion
+			cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "Reachable", fmt.Sprintf("Flink %s answers at %s", info.FlinkVersion, pool.Spec.RestURL)
+		}
+	}
+	if err != nil {
+		pool.Status.Reachable = false
+		reason := "Unreachable"
+		if !errors.Is(err, flink.ErrUnreachable) {
+			reason = "BadAnswer"
+		}
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reason, "spec.restURL "+pool.Spec.RestURL+": "+oneLine(err)
+	}
+	meta.SetStatusCondition(&pool.Status.Conditions, cond)
+	pool.Status.ObservedGeneration = pool.Generation
+	if !equality.Semantic.DeepEqual(before, &pool.Status) {
+		if err := r.client.Status().Update(ctx, pool); err != nil && !apierrors.IsConflict(err) {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.opts.PoolCheckInterval}, nil
+}
