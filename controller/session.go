@@ -241,7 +241,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		})
 	}
 	if c := meta.FindStatusCondition(*p.conditions, ConditionComputePool); c == nil || c.Status != metav1.ConditionTrue {
-		return ctrl.Result{Requeue: true}, r.update(ctx, p, func() {
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
 			r.condition(p, ConditionComputePool, metav1.ConditionTrue, "Found", "runs on ComputePool "+pool.Name+" at "+restURL)
 		})
 	}
@@ -251,7 +251,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		// Before the first deploy: no job runs without a way to cancel it.
 		controllerutil.AddFinalizer(p.obj, SessionFinalizer)
-		return ctrl.Result{Requeue: true}, r.client.Update(ctx, p.obj)
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.client.Update(ctx, p.obj)
 	}
 	if p.session().Stop != nil {
 		return r.pollStop(ctx, p, fc)
@@ -607,7 +607,7 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 		return ctrl.Result{}, err
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Stopped", "Stop", "job %s stopped with a savepoint at %s, kept as Savepoint %s (origin %s)", stop.JobID, path, name, stop.Origin)
-	return ctrl.Result{Requeue: true}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
 		p.session().Stop = nil
 		p.session().StopFailures = 0
 		p.session().NextStopTime = nil
