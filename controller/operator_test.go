@@ -247,6 +247,32 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 			s.requireAppEvent(t, app, "Redeploying", fmt.Sprintf("savepointRedeployNonce %d", nonce))
 		})
 	}
+
+	t.Run("its Savepoint deleted: the rendered path stays until the nonce changes", func(t *testing.T) {
+		patch := fmt.Sprintf(`{"spec":{"job":{"savepointRedeployNonce":4,"startFromSavepoint":{"savepointName":%q,"initialSavepointPath":null,"allowNonRestoredState":null}}}}`, attached.Name)
+		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))))
+		s.waitDeployment(t, ns, app.Name, func(d *unstructured.Unstructured) bool {
+			path, _, _ := unstructured.NestedString(d.Object, "spec", "job", "initialSavepointPath")
+			return path == attachedPath
+		})
+		s.annotate(t, &attached, cmfv1.ForceDeleteAnnotation, "true")
+		require.NoError(t, s.c.Delete(ctx, &attached))
+		s.waitGone(t, &attached)
+
+		s.mirrorRound(t, app, "STABLE")
+		got := s.waitApp(t, app, func(*cmfv1.FlinkApplication) bool { return true })
+		assert.NotEqual(t, controller.ReasonStartUnresolved, readyReason(got), "the job already started from it")
+		dep := s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true })
+		path, _, _ := unstructured.NestedString(dep.Object, "spec", "job", "initialSavepointPath")
+		assert.Equal(t, attachedPath, path)
+
+		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"savepointRedeployNonce":5}}}`))))
+		got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == controller.ReasonStartUnresolved })
+		assert.Contains(t, meta.FindStatusCondition(got.Status.Conditions, controller.ConditionReady).Message, attached.Name)
+		s.requireAppEvent(t, app, controller.ReasonStartUnresolved, attached.Name)
+		nonce, _, _ := unstructured.NestedInt64(s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true }).Object, "spec", "job", "savepointRedeployNonce")
+		assert.Equal(t, int64(4), nonce, "no redeploy from a savepoint that is gone")
+	})
 }
 
 func (s *suite) testAdoption(t *testing.T) {
