@@ -303,7 +303,11 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 	if p.key() == p.session().FailedDeploy {
 		return ctrl.Result{}, r.update(ctx, p, func() { r.observe(p, state) })
 	}
-	if p.session().Deploys > 0 && !changed && !p.session().StoppedByManager {
+	// A job that the cluster no longer knows was lost with it (a restart
+	// of a session cluster without HA): it runs again from its newest
+	// savepoint, as the Flink Kubernetes Operator redeploys a lost job.
+	lost := p.session().Deploys > 0 && p.session().Submitted && state == "" && !p.session().StoppedByManager
+	if p.session().Deploys > 0 && !changed && !p.session().StoppedByManager && !lost {
 		// The job ended on its own (it failed, or a bounded job finished):
 		// it is not restarted until the spec asks again.
 		return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
@@ -318,7 +322,32 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 				fmt.Sprintf("job %s ended %s: change the spec or its savepointRedeployNonce to deploy again", p.job.JobID, cmp.Or(state, "(gone from the cluster)")))
 		})
 	}
+	if lost && !changed {
+		from, err := r.newestSavepointOf(ctx, p)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JobLost", "Deploy", "job %s is gone from the cluster: deploying again from %s", p.job.JobID, cmp.Or(from, "no savepoint"))
+		p.session().ResumeFrom = from
+	}
 	return r.newDeploy(ctx, p, pool, fc)
+}
+
+// newestSavepointOf is the newest COMPLETED savepoint of the parent's
+// current job, else the one that job started from.
+func (r *sessionReconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
+	var list cmfv1.SavepointList
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+		return "", err
+	}
+	newest, at := p.job.RestoredFrom, time.Time{}
+	for _, sp := range list.Items {
+		if sp.Status.State == cmfv1.StateCompleted && sp.Status.Path != "" && sp.Status.JobID == p.job.JobID &&
+			sp.Status.ResultTimestamp != nil && sp.Status.ResultTimestamp.After(at) {
+			newest, at = sp.Status.Path, sp.Status.ResultTimestamp.Time
+		}
+	}
+	return newest, nil
 }
 
 func suspendedMessage(p *sessionParent) string {

@@ -15,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +28,9 @@ import (
 )
 
 const claimNamespace = "savepoint-system"
+
+// managerUser is the manager's user name in these tests: only it may adopt.
+const managerUser = "savepoint-manager"
 
 // suite is one control plane with the webhook served over TLS and registered
 // through the generated webhook configurations.
@@ -45,6 +49,7 @@ func TestWebhook(t *testing.T) {
 		}
 		return webhook.Setup(ctx, mgr, webhook.Options{
 			ClaimNamespace: claimNamespace, ClaimGrace: 2 * time.Second, ClaimSweepInterval: 500 * time.Millisecond,
+			ManagerUser: managerUser,
 		})
 	})
 	s := &suite{env: env, c: env.Client}
@@ -58,6 +63,7 @@ func TestWebhook(t *testing.T) {
 	t.Run("rule 6: startFromSavepoint", s.testStartFromSavepoint)
 	t.Run("rule 7: CANONICAL is denied for a NATIVE-only state backend", s.testNativeOnly)
 	t.Run("rule 8: permissions are inherited from the parent", s.testPermissions)
+	t.Run("only the manager adopts savepoints taken outside", s.testAdoption)
 	t.Run("dry-run behaves like a real apply, without side effects", s.testDryRun)
 	t.Run("warnings where the seed only advises", s.testWarnings)
 }
@@ -418,6 +424,32 @@ func (s *suite) testPermissions(t *testing.T) {
 	requireDenied(t, viewer.Create(ctx, detach("detach-by-viewer-"+ns)),
 		`user "viewer" may not update FlinkApplication orders in namespace `+ns+`, which detaching its Savepoint done needs`)
 	require.NoError(t, editor.Create(ctx, detach("detach-by-editor-"+ns)))
+}
+
+func (s *suite) testAdoption(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	s.application(t, ns, "orders", nil)
+	manager := s.user(t, ns, managerUser, rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"savepoints"}, Verbs: []string{"create", "update", "get"}})
+	adopted := func(name string) *cmfv1.Savepoint {
+		return &cmfv1.Savepoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{
+				cmfv1.AdoptedPathAnnotation: "file:/sp/outside", cmfv1.AdoptedOriginAnnotation: string(cmfv1.OriginManual),
+			}},
+			Spec: cmfv1.SavepointSpec{Application: "orders"},
+		}
+	}
+	const denial = "metadata.annotations[cmf.confluent.io/adopted-path] is set only by the savepoint manager"
+	requireDenied(t, s.c.Create(ctx, adopted("by-admin")), denial+" when it adopts a savepoint taken outside Kubernetes: remove it; to register existing savepoint data, import it (kubectl savepoint import)")
+	require.NoError(t, manager.Create(ctx, adopted("by-manager")), "the manager adopts")
+
+	plain := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"}, Spec: cmfv1.SavepointSpec{Application: "orders"}}
+	require.NoError(t, s.c.Create(ctx, plain))
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cmf.confluent.io/adopted-path":"file:/sp/other"}}}`))
+	requireDenied(t, s.c.Patch(ctx, plain, patch), denial)
+	requireDenied(t, s.c.Patch(ctx, adopted("by-manager"), patch), denial)
+	unrelated := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"team":"orders"}}}`))
+	require.NoError(t, s.c.Patch(ctx, adopted("by-manager"), unrelated), "other annotations stay editable")
 }
 
 func (s *suite) testDryRun(t *testing.T) {

@@ -2,6 +2,7 @@ package v1_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,7 @@ func TestAPI(t *testing.T) {
 	t.Run("bad input is rejected naming the field", func(t *testing.T) { testRejected(t, env) })
 	t.Run("parent is immutable", func(t *testing.T) { testParentImmutable(t, env) })
 	t.Run("detached path is immutable", func(t *testing.T) { testDetachedPathImmutable(t, env) })
+	t.Run("a parent's compute pool is immutable", func(t *testing.T) { testComputePoolImmutable(t, env) })
 	t.Run("kubectl get shows the printer columns", func(t *testing.T) { testPrinterColumns(t, env) })
 	t.Run("kubectl explain reads the field descriptions", func(t *testing.T) { testExplain(t, env) })
 }
@@ -227,6 +229,43 @@ func testDetachedPathImmutable(t *testing.T, env *controlplane.Env) {
 	err := env.Client.Update(ctx, dsp)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "spec.path is immutable")
+}
+
+func testComputePoolImmutable(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	tests := []struct {
+		name   string
+		before string
+		after  string
+		want   string
+	}{
+		{"operator mode to a pool", "", "pool", "spec.computePoolName is immutable: a job cannot move between compute pools or between a pool and the Flink Kubernetes Operator"},
+		{"a pool to operator mode", "pool", "", "spec.computePoolName is immutable"},
+		{"another pool", "pool", "other", "spec.computePoolName is immutable"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &cmfv1.FlinkApplication{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
+				Spec:       cmfv1.FlinkApplicationSpec{ComputePoolName: tt.before},
+			}
+			require.NoError(t, env.Client.Create(ctx, app))
+			app.Spec.ComputePoolName = tt.after
+			err := env.Client.Update(ctx, app)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	stmt := &cmfv1.Statement{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "clicks"},
+		Spec:       cmfv1.StatementSpec{Statement: "INSERT INTO s SELECT 1", ComputePoolName: "pool"},
+	}
+	require.NoError(t, env.Client.Create(ctx, stmt))
+	stmt.Spec.ComputePoolName = "other"
+	err := env.Client.Update(ctx, stmt)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "spec.computePoolName is immutable: create a new Statement on the other pool")
 }
 
 func testPrinterColumns(t *testing.T, env *controlplane.Env) {

@@ -123,6 +123,7 @@ type JobSpec struct {
 // FlinkApplicationSpec mirrors a Flink Kubernetes Operator FlinkDeployment
 // spec; fields it does not know are kept as they are.
 // +kubebuilder:pruning:PreserveUnknownFields
+// +kubebuilder:validation:XValidation:rule="has(self.computePoolName) == has(oldSelf.computePoolName) && (!has(self.computePoolName) || self.computePoolName == oldSelf.computePoolName)",message="spec.computePoolName is immutable: a job cannot move between compute pools or between a pool and the Flink Kubernetes Operator; create a new FlinkApplication and start it from a savepoint of this one",fieldPath=".computePoolName"
 type FlinkApplicationSpec struct {
 	// computePoolName runs the job on that ComputePool (a Flink session
 	// cluster) in this namespace. When empty, the job runs through the Flink

@@ -6,6 +6,7 @@ import (
 
 // StatementSpec is a Flink SQL statement run through a ComputePool's SQL Gateway.
 // +kubebuilder:validation:XValidation:rule="!has(self.startFromSavepoint) || !has(self.startFromSavepoint.initialSavepointPath)",message="spec.startFromSavepoint.initialSavepointPath is not supported for a Statement: start it from one of its own Savepoints with savepointName or uid",fieldPath=".startFromSavepoint.initialSavepointPath"
+// +kubebuilder:validation:XValidation:rule="self.computePoolName == oldSelf.computePoolName",message="spec.computePoolName is immutable: create a new Statement on the other pool",fieldPath=".computePoolName"
 type StatementSpec struct {
 	// statement is the SQL to run, e.g. INSERT INTO sink SELECT * FROM source.
 	// +required

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
@@ -143,9 +144,9 @@ func run(dir string) error {
 		return errors.New("the manager's cache did not sync")
 	}
 
-	step("starting Flink with its SQL Gateway and the demo job (the first run builds it with Maven)")
+	step("starting Flink with its SQL Gateway (the first run builds it with Maven)")
 	cluster, err := flinkharness.StartProcess(ctx, flinkharness.Options{
-		JobName: "demo", SQLGateway: true, SavepointDir: filepath.Join(dir, "savepoints"),
+		SQLGateway: true, SavepointDir: filepath.Join(dir, "savepoints"),
 		WorkDir: filepath.Join(dir, "flink"), Logf: step,
 	})
 	if err != nil {
@@ -156,12 +157,11 @@ func run(dir string) error {
 		_ = cluster.Stop()
 	}()
 
-	step("running the demo statement through the SQL Gateway")
-	sqlJob, statement, err := runDemoStatement(ctx, cluster.SQLGatewayURL)
-	if err != nil {
+	step("creating ComputePool local, FlinkApplication demo and Statement demo-sql; the manager runs their jobs")
+	if err := demoObjects(ctx, c, cluster); err != nil {
 		return err
 	}
-	if err := demoObjects(ctx, c, cluster, sqlJob, statement); err != nil {
+	if err := waitRunning(ctx, c, cluster.RESTURL, step); err != nil {
 		return err
 	}
 
@@ -190,36 +190,17 @@ playground ready
 	return nil
 }
 
-// runDemoStatement starts the demo SQL job and returns its ID and SQL.
-func runDemoStatement(ctx context.Context, gatewayURL string) (string, string, error) {
-	gw, err := flink.NewSQLGateway(gatewayURL, flink.Options{})
-	if err != nil {
-		return "", "", err
-	}
-	session, err := gw.OpenSession(ctx, nil)
-	if err != nil {
-		return "", "", err
-	}
-	for _, ddl := range []string{
-		"CREATE TEMPORARY TABLE clicks (region STRING, n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10', 'fields.region.length' = '1')",
-		"CREATE TEMPORARY TABLE clicks_per_region (region STRING, total BIGINT) WITH ('connector' = 'blackhole')",
-	} {
-		if _, err := gw.Run(ctx, session, ddl, nil); err != nil {
-			return "", "", err
-		}
-	}
-	statement := "INSERT INTO clicks_per_region SELECT region, SUM(n) FROM clicks GROUP BY region"
-	result, err := gw.Run(ctx, session, statement, map[string]string{"pipeline.name": "demo-sql"})
-	if err != nil {
-		return "", "", err
-	}
-	return result.JobID, statement, nil
-}
+// demoStatement is the demo Statement's SQL: its tables, then the job.
+const demoStatement = `CREATE TEMPORARY TABLE clicks (region STRING, n BIGINT)
+  WITH ('connector' = 'datagen', 'rows-per-second' = '10', 'fields.region.length' = '1');
+CREATE TEMPORARY TABLE clicks_per_region (region STRING, total BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO clicks_per_region SELECT region, SUM(n) FROM clicks GROUP BY region;`
 
 // demoObjects creates (or, on a later run, updates) the ComputePool, the
-// application and the statement, and records their running jobs in status,
-// as the manager's session mode will do itself once it runs them.
-func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Cluster, sqlJob, statement string) error {
+// application and the statement. The manager runs their jobs on the pool;
+// on a later run, with a new Flink, it redeploys them from their latest
+// savepoints.
+func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Cluster) error {
 	pool := &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "local"}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, pool, func() error {
 		pool.Spec = cmfv1.ComputePoolSpec{RestURL: cluster.RESTURL, SQLGatewayURL: cluster.SQLGatewayURL}
@@ -231,7 +212,7 @@ func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Clu
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, app, func() error {
 		app.Spec.ComputePoolName = "local"
 		if app.Spec.Job == nil {
-			app.Spec.Job = &cmfv1.JobSpec{}
+			app.Spec.Job = &cmfv1.JobSpec{UpgradeMode: cmfv1.UpgradeSavepoint}
 		}
 		app.Spec.Job.JarURI = "file://" + cluster.JarPath
 		app.Spec.Job.EntryClass = flinkharness.StatefulJobEntryClass
@@ -240,24 +221,51 @@ func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Clu
 	}); err != nil {
 		return fmt.Errorf("application: %w", err)
 	}
-	app.Status.JobStatus = cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING", JobName: "demo"}
-	if err := c.Status().Update(ctx, app); err != nil {
-		return fmt.Errorf("application status: %w", err)
-	}
 	stmt := &cmfv1.Statement{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "demo-sql"}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, stmt, func() error {
-		stmt.Spec.Statement = statement
+		stmt.Spec.Statement = demoStatement
 		stmt.Spec.ComputePoolName = "local"
 		return nil
 	}); err != nil {
 		return fmt.Errorf("statement: %w", err)
 	}
-	stmt.Status.JobStatus = cmfv1.JobStatus{JobID: sqlJob, State: "RUNNING", JobName: "demo-sql"}
-	stmt.Status.Phase = "RUNNING"
-	if err := c.Status().Update(ctx, stmt); err != nil {
-		return fmt.Errorf("statement status: %w", err)
-	}
 	return nil
+}
+
+// waitRunning waits until the manager runs both demo jobs.
+func waitRunning(ctx context.Context, c client.Client, restURL string, step func(string, ...any)) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	fc, err := flink.New(restURL, flink.Options{})
+	if err != nil {
+		return err
+	}
+	for {
+		app, stmt := &cmfv1.FlinkApplication{}, &cmfv1.Statement{}
+		appErr := c.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: "demo"}, app)
+		stmtErr := c.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: "demo-sql"}, stmt)
+		// Asked of this run's Flink: the status may still tell of the last run's.
+		if appErr == nil && stmtErr == nil && runs(ctx, fc, app.Status.JobStatus.JobID) && runs(ctx, fc, stmt.Status.JobStatus.JobID) &&
+			app.Status.LifecycleState == "RUNNING" && stmt.Status.Phase == "RUNNING" {
+			step("demo job %s and demo-sql job %s run", app.Status.JobStatus.JobID, stmt.Status.JobStatus.JobID)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the demo jobs did not start: application %q (%s), statement %q (%s); see kubectl describe fapp demo / fstmt demo-sql",
+				app.Status.LifecycleState, app.Status.Error, stmt.Status.Phase, stmt.Status.Error)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// runs reports whether the job runs on the cluster.
+func runs(ctx context.Context, fc *flink.Client, jobID string) bool {
+	if jobID == "" {
+		return false
+	}
+	state, err := fc.JobState(ctx, jobID)
+	return err == nil && state == "RUNNING"
 }
 
 func ensure(ctx context.Context, c client.Client, obj client.Object) error {

@@ -31,6 +31,42 @@ func TestPlayground(t *testing.T) {
 		require.NoError(t, err, string(out))
 	}
 	state := t.TempDir()
+	kubeconfig, path := startPlayground(t, bin, state, root)
+	env := append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+bin+":"+path+":"+os.Getenv("PATH"))
+	run := func(name string, args ...string) string {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		if name == "kubectl" {
+			cmd = exec.Command(filepath.Join(path, "kubectl"), args...)
+		}
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	out := run("kubectl-savepoint", "create", "-a", "demo", "--wait")
+	assert.Contains(t, out, "COMPLETED  file:"+filepath.Join(state, "savepoints"))
+	saved := run("kubectl", "get", "savepoints", "-n", "default", "-l", "cmf.confluent.io/application=demo", "-o", "jsonpath={.items[0].status.path}")
+	require.NotEmpty(t, saved)
+	out = run("kubectl-savepoint", "create", "-s", "demo-sql", "--wait")
+	assert.Contains(t, out, "COMPLETED")
+	stopPlayground(t)
+
+	// A second run keeps the resources; the new Flink runs the demo jobs
+	// again, the application from the savepoint of the first run.
+	kubeconfig, path = startPlayground(t, bin, state, root)
+	env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+bin+":"+path+":"+os.Getenv("PATH"))
+	assert.Equal(t, saved, run("kubectl", "get", "fapp", "demo", "-n", "default", "-o", "jsonpath={.status.jobStatus.restoredFrom}"),
+		"the demo application continued from the first run's savepoint")
+	assert.Equal(t, "RUNNING", run("kubectl", "get", "fstmt", "demo-sql", "-n", "default", "-o", "jsonpath={.status.phase}"))
+	stopPlayground(t)
+}
+
+var playground *exec.Cmd
+
+// startPlayground starts the playground and returns the KUBECONFIG and the
+// kubectl folder it printed.
+func startPlayground(t *testing.T, bin, state, root string) (string, string) {
+	t.Helper()
 	pg := exec.Command(filepath.Join(bin, "playground"), "--dir", state)
 	pg.Dir = root
 	pg.Stderr = os.Stderr
@@ -38,7 +74,7 @@ func TestPlayground(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, pg.Start())
 	t.Cleanup(func() { _ = pg.Process.Kill() })
-
+	playground = pg
 	ready := make(chan []string, 1)
 	go func() {
 		var lines []string
@@ -67,16 +103,16 @@ func TestPlayground(t *testing.T) {
 	}
 	require.NotEmpty(t, kubeconfig)
 	require.NotEmpty(t, path, "the printed PATH line names kubectl's folder")
+	path = path[strings.LastIndex(path, ":")+1:]
+	return kubeconfig, path
+}
 
-	cmd := exec.Command(filepath.Join(bin, "kubectl-savepoint"), "create", "-a", "demo", "--wait")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+bin+":"+path+":"+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
-	assert.Contains(t, string(out), "COMPLETED  file:"+filepath.Join(state, "savepoints"))
-
-	require.NoError(t, pg.Process.Signal(syscall.SIGINT))
+// stopPlayground presses Ctrl-C.
+func stopPlayground(t *testing.T) {
+	t.Helper()
+	require.NoError(t, playground.Process.Signal(syscall.SIGINT))
 	done := make(chan error, 1)
-	go func() { done <- pg.Wait() }()
+	go func() { done <- playground.Wait() }()
 	select {
 	case err := <-done:
 		assert.NoError(t, err, "Ctrl-C stops the playground cleanly")
