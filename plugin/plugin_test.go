@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -61,13 +62,28 @@ func start(t *testing.T) *system {
 	}
 	require.NoError(t, env.Client.Create(ctx, stmt))
 	// payments and clicks run the same job: their status names it, as the
-	// manager's session or operator mode will.
-	stmt.Status.JobStatus = cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING"}
-	require.NoError(t, env.Client.Status().Update(ctx, stmt))
-	payments := &cmfv1.FlinkApplication{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "payments"}, payments))
-	payments.Status.JobStatus = cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING"}
-	require.NoError(t, env.Client.Status().Update(ctx, payments))
+	// manager's session or operator mode does for a job it runs (here the
+	// pool does not exist and the operator is not installed, so the manager
+	// only adds conditions beside it).
+	for _, parent := range []client.Object{&cmfv1.Statement{}, &cmfv1.FlinkApplication{}} {
+		key := client.ObjectKey{Namespace: s.ns, Name: "clicks"}
+		if _, ok := parent.(*cmfv1.FlinkApplication); ok {
+			key.Name = "payments"
+		}
+		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := env.Client.Get(ctx, key, parent); err != nil {
+				return err
+			}
+			running := cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING"}
+			switch p := parent.(type) {
+			case *cmfv1.Statement:
+				p.Status.JobStatus = running
+			case *cmfv1.FlinkApplication:
+				p.Status.JobStatus = running
+			}
+			return env.Client.Status().Update(ctx, parent)
+		}))
+	}
 	return s
 }
 
