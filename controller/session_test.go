@@ -74,7 +74,7 @@ func TestSessionMode(t *testing.T) {
 
 	t.Run("application: run, savepoint, suspend, resume with its state, upgrade", s.testApplication)
 	t.Run("application: start from a detached savepoint and from another application's path with the nonce", s.testNonce)
-	t.Run("application: a bad class is a condition, not a retry storm", s.testBadClass)
+	t.Run("application: a bad jar or class is a condition, not a retry storm", s.testBadClass)
 	t.Run("the pool may come after its parents; its status", s.testPoolLater)
 	t.Run("a savepoint taken outside is adopted once", s.testManualAdoption)
 	t.Run("statement: run, savepoint, stop, resume, start from its own savepoint", s.testStatement)
@@ -179,24 +179,40 @@ func (s *sessionSuite) testNonce(t *testing.T) {
 func (s *sessionSuite) testBadClass(t *testing.T) {
 	ns := s.namespace(t)
 	runs := func() int { return s.proxy.Count("POST", `^/jars/[^/]+/run$`) }
-	before := runs()
-	app := s.application(t, ns, "broken", func(app *cmfv1.FlinkApplication) { app.Spec.Job.EntryClass = "com.example.Missing" })
-	failed := s.waitApp(t, app, "deploy failed", func(a *cmfv1.FlinkApplication) bool {
-		c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionJobReady)
-		return c != nil && c.Reason == "DeployFailed"
-	})
-	c := meta.FindStatusCondition(failed.Status.Conditions, controller.ConditionJobReady)
-	assert.Contains(t, c.Message, "com.example.Missing")
-	assert.NotContains(t, c.Message, "\n")
-	assert.Equal(t, "FAILED", failed.Status.LifecycleState)
-	s.requireEvent(t, app, "DeployFailed")
-	time.Sleep(10 * sessionOptions.SessionPollInterval)
-	assert.Equal(t, 1, runs()-before, "a refused deploy is not retried until the spec changes")
+	tests := []struct {
+		name   string
+		change func(*cmfv1.FlinkApplication)
+		fix    string
+		want   string
+		runs   int
+	}{
+		{"missing-class", func(app *cmfv1.FlinkApplication) { app.Spec.Job.EntryClass = "com.example.Missing" },
+			fmt.Sprintf(`{"spec":{"job":{"entryClass":%q}}}`, flinkharness.StatefulJobEntryClass), "com.example.Missing", 1},
+		{"missing-jar", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file:///nowhere/job.jar" },
+			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: stat /nowhere/job.jar: no such file or directory", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := runs()
+			app := s.application(t, ns, tt.name, tt.change)
+			failed := s.waitApp(t, app, "deploy failed", func(a *cmfv1.FlinkApplication) bool {
+				c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionJobReady)
+				return c != nil && c.Reason == "DeployFailed"
+			})
+			c := meta.FindStatusCondition(failed.Status.Conditions, controller.ConditionJobReady)
+			assert.Contains(t, c.Message, tt.want)
+			assert.NotContains(t, c.Message, "\n")
+			assert.Equal(t, "FAILED", failed.Status.LifecycleState)
+			s.requireEvent(t, app, "DeployFailed")
+			time.Sleep(10 * sessionOptions.SessionPollInterval)
+			assert.Equal(t, tt.runs, runs()-before, "a refused deploy is not retried until the spec changes")
 
-	s.patchApp(t, app, fmt.Sprintf(`{"spec":{"job":{"entryClass":%q}}}`, flinkharness.StatefulJobEntryClass))
-	fixed := s.waitApp(t, app, "running once fixed", running)
-	assert.Empty(t, fixed.Status.Error)
-	s.suspend(t, app)
+			s.patchApp(t, app, tt.fix)
+			fixed := s.waitApp(t, app, "running once fixed", running)
+			assert.Empty(t, fixed.Status.Error)
+			s.suspend(t, app)
+		})
+	}
 }
 
 func (s *sessionSuite) testPoolLater(t *testing.T) {
