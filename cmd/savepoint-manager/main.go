@@ -101,7 +101,7 @@ func run(f flags) error {
 	}
 	certsReady := make(<-chan struct{})
 	if f.certRotation {
-		if certsReady, err = savepointwebhook.AddCertRotation(mgr, savepointwebhook.CertOptions{
+		if certsReady, err = savepointwebhook.AddCertRotation(ctx, mgr, savepointwebhook.CertOptions{
 			Namespace: f.namespace, SecretName: f.certSecret, ServiceName: f.webhookService, CertDir: f.certDir,
 			MutatingConfig: f.mutatingConfig, ValidatingConfig: f.validatingConfig,
 		}); err != nil {
