@@ -33,7 +33,6 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/fko"
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
 	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
-	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/operator")
@@ -68,15 +67,7 @@ func TestOperatorMode(t *testing.T) {
 
 // startSuite starts a control plane, the webhook and the controllers.
 func startSuite(t *testing.T, cluster *flinkharness.Cluster, opts controlplane.Options) *suite {
-	env := controlplane.Start(t, opts)
-	ctx := context.Background()
-	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
-	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"})
-	})
+	env := startWebhookPlane(t, opts)
 	s := &suite{env: env, c: env.Client, flink: cluster, t: t}
 	s.startController()
 	return s

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,8 +27,6 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
-	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
-	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
 // suite is the whole system: a real API server, the webhook (in a manager
@@ -58,15 +55,8 @@ func TestMain(m *testing.M) {
 }
 
 func TestSavepointLifecycle(t *testing.T) {
-	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
+	env := startWebhookPlane(t, controlplane.Options{Webhooks: true})
 	ctx := context.Background()
-	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
-	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"})
-	})
 	// Flink forgets trigger results after 3s here (5 minutes by default).
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders", AsyncStoreDuration: 3 * time.Second})
 	s := &suite{env: env, c: env.Client, flink: cluster, proxy: flinkharness.NewFaultProxy(t, cluster.RESTURL), t: t}
@@ -87,13 +77,7 @@ func TestSavepointLifecycle(t *testing.T) {
 
 // startController starts the controllers' manager for the whole test.
 func (s *suite) startController() {
-	_, stop := s.env.StartManager(s.t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		return controller.Setup(mgr, testOptions)
-	}, controlplane.WithoutWebhook)
-	s.stopCtl = stop
+	s.stopCtl = startControllers(s.t, s.env, testOptions)
 }
 
 func (s *suite) testLifecycle(t *testing.T) {

@@ -12,14 +12,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -27,8 +25,6 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
-	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
-	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
 // sessionSuite runs parents' jobs for real: the API server, the webhook, the
@@ -52,15 +48,8 @@ var sessionOptions = func() controller.Options {
 }()
 
 func TestSessionMode(t *testing.T) {
-	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
+	env := startWebhookPlane(t, controlplane.Options{Webhooks: true})
 	ctx := context.Background()
-	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
-	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"})
-	})
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{
 		SQLGateway: true, SavepointDir: t.TempDir(), Slots: 16,
 		// Flink forgets trigger results after 2s here (5 minutes by default).
@@ -84,13 +73,7 @@ func TestSessionMode(t *testing.T) {
 }
 
 func (s *sessionSuite) startController() {
-	_, stop := s.env.StartManager(s.t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		return controller.Setup(mgr, sessionOptions)
-	}, controlplane.WithoutWebhook)
-	s.stopCtl = stop
+	s.stopCtl = startControllers(s.t, s.env, sessionOptions)
 }
 
 func (s *sessionSuite) testApplication(t *testing.T) {
@@ -462,33 +445,31 @@ func completed(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.State
 
 func (s *sessionSuite) waitApp(t *testing.T, app *cmfv1.FlinkApplication, what string, cond func(*cmfv1.FlinkApplication) bool) *cmfv1.FlinkApplication {
 	t.Helper()
-	got := &cmfv1.FlinkApplication{}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		require.NoError(t, s.c.Get(context.Background(), client.ObjectKeyFromObject(app), got))
-		if cond(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			require.Failf(t, "application not "+what, "%s: lifecycle %q, job %+v, error %q, conditions %+v%s",
-				app.Name, got.Status.LifecycleState, got.Status.JobStatus, got.Status.Error, got.Status.Conditions, s.eventsOf(got))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return waitParent(t, s, app, what, cond, func(a *cmfv1.FlinkApplication) string {
+		return fmt.Sprintf("lifecycle %q, job %+v, error %q, conditions %+v", a.Status.LifecycleState, a.Status.JobStatus, a.Status.Error, a.Status.Conditions)
+	})
 }
 
 func (s *sessionSuite) waitStatement(t *testing.T, stmt *cmfv1.Statement, what string, cond func(*cmfv1.Statement) bool) *cmfv1.Statement {
 	t.Helper()
-	got := &cmfv1.Statement{}
+	return waitParent(t, s, stmt, what, cond, func(st *cmfv1.Statement) string {
+		return fmt.Sprintf("phase %q, job %+v, error %q, conditions %+v", st.Status.Phase, st.Status.JobStatus, st.Status.Error, st.Status.Conditions)
+	})
+}
+
+// waitParent polls a parent until cond holds; on timeout it fails with
+// what describe says of it and its events.
+func waitParent[T client.Object](t *testing.T, s *sessionSuite, obj T, what string, cond func(T) bool, describe func(T) string) T {
+	t.Helper()
+	got := obj.DeepCopyObject().(T)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		require.NoError(t, s.c.Get(context.Background(), client.ObjectKeyFromObject(stmt), got))
+		require.NoError(t, s.c.Get(context.Background(), client.ObjectKeyFromObject(obj), got))
 		if cond(got) {
 			return got
 		}
 		if time.Now().After(deadline) {
-			require.Failf(t, "statement not "+what, "%s: phase %q, job %+v, error %q, conditions %+v%s",
-				stmt.Name, got.Status.Phase, got.Status.JobStatus, got.Status.Error, got.Status.Conditions, s.eventsOf(got))
+			require.Failf(t, obj.GetName()+" not "+what, "%s%s", describe(got), s.eventsOf(got))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
