@@ -4,6 +4,9 @@ package manifests
 
 import (
 	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +53,40 @@ func TestManifests(t *testing.T) {
 	for _, want := range []string{"kind: Certificate", "kind: Issuer", "cert-manager.io/inject-ca-from: savepoint-system/savepoint-manager-webhook", "--cert-rotation=false"} {
 		assert.Contains(t, overlay, want)
 	}
+
+	// The overlay against cert-manager's real CRDs, as a cluster with
+	// cert-manager installed has them.
+	crds := certManagerCRDs(t)
+	_, errOut, err = env.RunKubectl(ctx, "apply", "-f", filepath.Join(crds, "cert-manager.io_certificates.yaml"), "-f", filepath.Join(crds, "cert-manager.io_issuers.yaml"))
+	require.NoError(t, err, errOut)
+	_, errOut, err = env.RunKubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd/certificates.cert-manager.io", "crd/issuers.cert-manager.io")
+	require.NoError(t, err, errOut)
+	out, errOut, err = env.RunKubectl(ctx, "apply", "--dry-run=server", "-k", "cert-manager")
+	require.NoError(t, err, errOut)
+	for _, want := range []string{
+		"certificate.cert-manager.io/savepoint-manager-webhook", "issuer.cert-manager.io/savepoint-manager-selfsigned",
+		"deployment.apps/savepoint-manager", "validatingwebhookconfiguration.admissionregistration.k8s.io/savepoint-manager-validating",
+	} {
+		assert.Contains(t, out, want+" ")
+	}
+}
+
+// certManagerVersion is the cert-manager whose CRDs the overlay is checked
+// against; its Go module carries them as plain YAML under deploy/crds.
+const certManagerVersion = "v1.19.1"
+
+// certManagerCRDs returns cert-manager's CRD folder, fetched through the Go
+// module proxy (and cached in the module cache like any module).
+func certManagerCRDs(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+certManagerVersion)
+	cmd.Dir = t.TempDir() // outside our module: nothing is added to go.mod
+	out, err := cmd.Output()
+	require.NoError(t, err, "go mod download cert-manager: %s", out)
+	var module struct{ Dir, Error string }
+	require.NoError(t, json.Unmarshal(out, &module))
+	require.Empty(t, module.Error)
+	return filepath.Join(module.Dir, "deploy", "crds")
 }
 
 // TestManagerRBAC runs the webhook and the controllers with ONLY the

@@ -24,7 +24,7 @@ import (
 // CertOptions configure the webhook's own certificates: a CA and a serving
 // certificate kept in a Secret, written to the webhook server's cert folder,
 // rotated before they expire, and injected as caBundle into the webhook
-// configurations. No cert-manager needed (manifests/overlays/cert-manager
+// configurations. No cert-manager needed (manifests/cert-manager
 // uses it instead).
 type CertOptions struct {
 	// Namespace and SecretName hold the CA and the serving certificate.
