@@ -458,7 +458,11 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 		logf.FromContext(ctx).Info("looking for savepoints taken outside failed; trying again later", "error", err.Error())
 		adoptedUpTo = p.session().AdoptedCheckpointID
 	}
-	return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+	next := r.opts.SessionPollInterval
+	if state != "RUNNING" {
+		next = min(next, r.opts.PollMax) // starting: report RUNNING soon
+	}
+	return ctrl.Result{RequeueAfter: next}, r.update(ctx, p, func() {
 		r.observe(p, state)
 		p.session().AdoptedCheckpointID = adoptedUpTo
 		p.setError("")

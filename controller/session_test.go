@@ -167,7 +167,8 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 		change func(*cmfv1.FlinkApplication)
 		fix    string
 		want   string
-		runs   int
+		// runs is 0 when nothing can reach Flink's run at all.
+		runs int
 	}{
 		{"missing-class", func(app *cmfv1.FlinkApplication) { app.Spec.Job.EntryClass = "com.example.Missing" },
 			fmt.Sprintf(`{"spec":{"job":{"entryClass":%q}}}`, flinkharness.StatefulJobEntryClass), "com.example.Missing", 1},
@@ -187,8 +188,12 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 			assert.NotContains(t, c.Message, "\n")
 			assert.Equal(t, "FAILED", failed.Status.LifecycleState)
 			s.requireEvent(t, app, "DeployFailed")
+			if tt.runs == 0 {
+				assert.Equal(t, 0, runs()-before, "nothing to run without a jar")
+			}
+			refused := runs()
 			time.Sleep(10 * sessionOptions.SessionPollInterval)
-			assert.Equal(t, tt.runs, runs()-before, "a refused deploy is not retried until the spec changes")
+			assert.Equal(t, refused, runs(), "a refused deploy is not retried until the spec changes")
 
 			s.patchApp(t, app, tt.fix)
 			fixed := s.waitApp(t, app, "running once fixed", running)

@@ -159,7 +159,7 @@ func (c *claims) Start(ctx context.Context) error {
 	ticker := time.NewTicker(c.opts.ClaimSweepInterval)
 	defer ticker.Stop()
 	for {
-		if err := c.sweep(ctx); err != nil {
+		if err := c.sweep(ctx); err != nil && ctx.Err() == nil {
 			logf.FromContext(ctx).Error(err, "sweep DetachedSavepoint name claims")
 		}
 		select {
