@@ -205,6 +205,8 @@ func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	res, err := r.reconcile(ctx, p)
 	switch {
+	case ctx.Err() != nil:
+		return ctrl.Result{}, nil // the manager is stopping; the next one carries on
 	case apierrors.IsConflict(err):
 		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 	case apierrors.IsNotFound(err):
