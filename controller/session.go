@@ -259,6 +259,17 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		return r.pollStop(ctx, p, fc)
 	}
 
+	if p.session().Deploys == 0 && p.job.JobID == "" {
+		// A job of the parent's name that runs already (started before the
+		// manager ran this parent) is taken over, not started a second time.
+		found, err := fc.RunningJobByName(ctx, p.obj.GetName())
+		switch {
+		case err == nil:
+			p.job.JobID = found.ID
+		case errors.Is(err, flink.ErrUnreachable):
+			return r.unreachable(ctx, p, err)
+		}
+	}
 	state := ""
 	if id := p.job.JobID; id != "" {
 		s, err := fc.JobState(ctx, id)
@@ -464,7 +475,13 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 	if state != "RUNNING" {
 		next = min(next, r.opts.PollMax) // starting: report RUNNING soon
 	}
+	if p.session().Deploys == 0 {
+		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "JobTakenOver", "Deploy", "job %s was running already; the manager runs it from now on, as deployed from the current spec", p.job.JobID)
+	}
 	return ctrl.Result{RequeueAfter: next}, r.update(ctx, p, func() {
+		if st := p.session(); st.Deploys == 0 {
+			st.Deploys, st.DeployedSpec, st.DeployedNonce, st.Submitted = 1, p.spec, p.nonce, true
+		}
 		r.observe(p, state)
 		p.session().AdoptedCheckpointID = adoptedUpTo
 		p.setError("")

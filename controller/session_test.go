@@ -70,6 +70,7 @@ func TestSessionMode(t *testing.T) {
 	t.Run("a manager killed mid-submit runs the job once", s.testCrashMidSubmit)
 	t.Run("a manager killed mid-stop keeps the savepoint", s.testCrashMidStop)
 	t.Run("deleting a parent cancels its job", s.testDeleteParent)
+	t.Run("a job already running under the parent's name is taken over, not started twice", s.testTakeOver)
 }
 
 func (s *sessionSuite) startController() {
@@ -379,6 +380,30 @@ func (s *sessionSuite) testDeleteParent(t *testing.T) {
 		return apierrors.IsNotFound(s.c.Get(context.Background(), client.ObjectKeyFromObject(app), &cmfv1.FlinkApplication{}))
 	}, 30*time.Second, 20*time.Millisecond, "the application is gone")
 	assert.Equal(t, "CANCELED", s.flinkState(t, job), "its job was cancelled")
+}
+
+func (s *sessionSuite) testTakeOver(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t)
+	jar, err := s.fc.UploadJar(ctx, s.flink.JarPath)
+	require.NoError(t, err)
+	legacy, err := s.fc.RunJar(ctx, jar, flink.RunRequest{EntryClass: flinkharness.StatefulJobEntryClass, Args: []string{"--job-name", "legacy"}, Parallelism: 1})
+	require.NoError(t, err)
+	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, legacy))
+
+	app := s.application(t, ns, "legacy", nil)
+	taken := s.waitApp(t, app, "running", running)
+	assert.Equal(t, legacy, taken.Status.JobStatus.JobID, "the running job is the application's")
+	assert.Equal(t, 1, s.liveJobsNamed(t, "legacy"), "no second job")
+	s.requireEvent(t, app, "JobTakenOver")
+
+	s.suspend(t, app)
+	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "legacy", cmfv1.OriginSuspend)
+	assert.Equal(t, legacy, sp.Status.JobID)
+	s.patchApp(t, app, `{"spec":{"job":{"state":"running"}}}`)
+	resumed := s.waitApp(t, app, "resumed", func(a *cmfv1.FlinkApplication) bool { return running(a) && a.Status.JobStatus.JobID != legacy })
+	assert.Equal(t, sp.Status.Path, s.restoredFrom(t, resumed.Status.JobStatus.JobID), "a taken-over job resumes from its suspend savepoint")
+	s.suspend(t, app)
 }
 
 // --- fixtures ---
