@@ -122,6 +122,8 @@ func (p *sessionParent) nonceChanged() bool {
 // way the Flink Kubernetes Operator runs a FlinkSessionJob.
 type sessionReconciler struct {
 	client client.Client
+	// live reads past the cache.
+	live   client.Reader
 	events recorder.EventRecorder
 	flink  *flinkClients
 	lookup rules.Lookup
@@ -149,7 +151,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
 	}
 	for _, k := range kinds {
 		r := &sessionReconciler{
-			client: mgr.GetClient(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
+			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
 			lookup: savepointLookup{reader: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj,
 		}
 		pools := k.pools
@@ -284,7 +286,12 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 	if p.session().Deploys > 0 && !p.session().Submitted {
 		if state == "" {
 			// Recorded but not (known to be) submitted: a crash or a lost
-			// answer. The same job ID makes a second submit harmless.
+			// answer. The same job ID makes a second submit harmless; but
+			// the cache may not have our own last write yet (a refused
+			// deploy already recorded), so the API server has the say.
+			if stale, err := r.stale(ctx, p); stale || err != nil {
+				return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
+			}
 			return r.submit(ctx, p, pool, fc)
 		}
 		p.session().Submitted = true
@@ -368,6 +375,15 @@ func suspendedMessage(p *sessionParent) string {
 		return "suspended; resumes from " + p.session().ResumeFrom
 	}
 	return "suspended"
+}
+
+// stale reports whether the API server has a newer parent than p.
+func (r *sessionReconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
+	live := r.newObj()
+	if err := r.live.Get(ctx, client.ObjectKeyFromObject(p.obj), live); err != nil {
+		return false, err
+	}
+	return live.GetResourceVersion() != p.obj.GetResourceVersion(), nil
 }
 
 // jobTerminal reports whether a Flink job state is final.

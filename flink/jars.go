@@ -17,6 +17,9 @@ import (
 // caller that chose the ID deterministically treats it as "already running".
 var ErrDuplicateJob = errors.New("job ID already submitted")
 
+// runTimeout bounds one POST /jars/{id}/run.
+const runTimeout = 2 * time.Minute
+
 // ErrJarNotFound: the cluster does not have the uploaded jar (any more): it
 // keeps uploads in web.upload.dir, which a restart may empty.
 var ErrJarNotFound = errors.New("jar not found")
@@ -121,7 +124,11 @@ func (c *Client) RunJar(ctx context.Context, jarID string, req RunRequest) (stri
 		JobID string `json:"jobid"`
 	}
 	op := "run jar " + jarID
-	err := c.do(ctx, op, "POST", "/jars/"+escape(jarID)+"/run", req, &answer)
+	// A run unpacks the jar and builds the job graph: far slower than other
+	// calls on a busy JobManager, and a timeout would only send it again.
+	slow := *c
+	slow.http = &http.Client{Transport: c.http.Transport, Timeout: max(c.http.Timeout, runTimeout)}
+	err := slow.do(ctx, op, "POST", "/jars/"+escape(jarID)+"/run", req, &answer)
 	var fe *Error
 	if errors.As(err, &fe) {
 		switch {
