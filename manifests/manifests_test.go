@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -118,7 +119,7 @@ func TestManagerRBAC(t *testing.T) {
 		o.LeaderElectionNamespace = managerNamespace
 	})
 
-	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
+	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders", SavepointDir: t.TempDir()})
 	ns := env.Namespace(t)
 	require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders", Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},
@@ -159,4 +160,33 @@ func TestManagerRBAC(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "orders"}, app) == nil && len(app.Finalizers) == 0
 	}, 10*time.Second, 20*time.Millisecond, "the parent's finalizer goes with its last savepoint: %v", app.Finalizers)
+
+	// Session mode with the same rights: the pool's status, a job run on the
+	// pool, its suspend savepoint adopted as a Savepoint.
+	require.NoError(t, env.Client.Create(ctx, &cmfv1.ComputePool{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pool"}, Spec: cmfv1.ComputePoolSpec{RestURL: cluster.RESTURL},
+	}))
+	pooled := &cmfv1.FlinkApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pooled"},
+		Spec: cmfv1.FlinkApplicationSpec{ComputePoolName: "pool", Job: &cmfv1.JobSpec{
+			JarURI: "file://" + cluster.JarPath, EntryClass: flinkharness.StatefulJobEntryClass, Args: []string{"--job-name", "pooled"},
+		}},
+	}
+	require.NoError(t, env.Client.Create(ctx, pooled))
+	lifecycle := func(want string) {
+		require.Eventually(t, func() bool {
+			return env.Client.Get(ctx, client.ObjectKeyFromObject(pooled), pooled) == nil && pooled.Status.LifecycleState == want
+		}, time.Minute, 20*time.Millisecond, "application pooled: %q, %q, %+v", pooled.Status.LifecycleState, pooled.Status.Error, pooled.Status.Conditions)
+	}
+	lifecycle("RUNNING")
+	require.NoError(t, env.Client.Patch(ctx, pooled, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"state":"suspended"}}}`))))
+	lifecycle("SUSPENDED")
+	var list cmfv1.SavepointList
+	require.NoError(t, env.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{cmfv1.ApplicationLabel: "pooled"}))
+	require.Len(t, list.Items, 1)
+	assert.Equal(t, cmfv1.OriginSuspend, list.Items[0].Status.Origin)
+	pool := &cmfv1.ComputePool{}
+	require.Eventually(t, func() bool {
+		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "pool"}, pool) == nil && pool.Status.Reachable
+	}, 30*time.Second, 20*time.Millisecond, "the pool's status is written")
 }
