@@ -58,6 +58,12 @@ func TestPlayground(t *testing.T) {
 	assert.Equal(t, saved, run("kubectl", "get", "fapp", "demo", "-n", "default", "-o", "jsonpath={.status.jobStatus.restoredFrom}"),
 		"the demo application continued from the first run's savepoint")
 	assert.Equal(t, "RUNNING", run("kubectl", "get", "fstmt", "demo-sql", "-n", "default", "-o", "jsonpath={.status.phase}"))
+
+	// Through kubectl, as a user would: redeploy from that savepoint and wait.
+	name := run("kubectl", "get", "savepoints", "-n", "default", "-l", "cmf.confluent.io/application=demo", "-o", "jsonpath={.items[0].metadata.name}")
+	out = run("kubectl", "savepoint", "start", "-a", "demo", "--savepoint", name, "--wait")
+	assert.Contains(t, out, "flinkapplication/demo redeploying from savepoint "+name)
+	assert.Contains(t, out, "restored from "+saved)
 	stopPlayground(t)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"os"
 	"slices"
 	"time"
@@ -124,4 +126,64 @@ func (s *spinner) clear() {
 	}
 	Fprintf(s.w, "\r\033[K")
 	s.shown = false
+}
+
+// ParentProgress is what WaitForRedeploy reads of a parent.
+type ParentProgress struct {
+	// Ready is the parent's Ready condition, if any.
+	Ready *metav1.Condition
+	// Phase is its lifecycleState or phase; JobID and RestoredFrom its job.
+	Phase, JobID, RestoredFrom string
+}
+
+// ParentProgressOf reads a FlinkApplication or a Statement.
+func ParentProgressOf(obj client.Object) ParentProgress {
+	switch p := obj.(type) {
+	case *cmfv1.FlinkApplication:
+		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.LifecycleState, p.Status.JobStatus.JobID, p.Status.JobStatus.RestoredFrom}
+	case *cmfv1.Statement:
+		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.Phase, p.Status.JobStatus.JobID, p.Status.JobStatus.RestoredFrom}
+	}
+	return ParentProgress{}
+}
+
+// redeployFailures are the Ready reasons that end a wait for a redeploy:
+// the manager does not retry them until the spec changes.
+var redeployFailures = []string{"DeployFailed", "SavepointNotResolved", "StartFromSavepointUnresolved", "DeploymentError", "JobEnded"}
+
+// WaitForRedeploy waits until the parent, at generation or later, is Ready
+// (its new job runs), printing each phase with the elapsed time to
+// progress. A failure the manager will not retry ends the wait with its
+// message.
+func WaitForRedeploy(ctx context.Context, c client.Client, obj client.Object, generation int64, timeout time.Duration, progress io.Writer) (ParentProgress, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	last := "-"
+	key := client.ObjectKeyFromObject(obj)
+	for {
+		if err := c.Get(ctx, key, obj); err != nil {
+			if ctx.Err() != nil {
+				return ParentProgress{}, fmt.Errorf("%s still %s after %s: wait longer with --timeout", key.Name, last, timeout)
+			}
+			return ParentProgress{}, UserError(err)
+		}
+		p := ParentProgressOf(obj)
+		current := p.Ready != nil && p.Ready.ObservedGeneration >= generation
+		if current && p.Phase != last && progress != nil {
+			Fprintf(progress, "%6.1fs  %s\n", time.Since(start).Seconds(), p.Phase)
+			last = p.Phase
+		}
+		switch {
+		case current && p.Ready.Status == metav1.ConditionTrue:
+			return p, nil
+		case current && slices.Contains(redeployFailures, p.Ready.Reason):
+			return p, fmt.Errorf("%s did not start: %s", key.Name, p.Ready.Message)
+		}
+		select {
+		case <-ctx.Done():
+			return p, fmt.Errorf("%s still %s after %s: wait longer with --timeout, or look with kubectl describe %s", key.Name, last, timeout, key.Name)
+		case <-time.After(pollInterval):
+		}
+	}
 }

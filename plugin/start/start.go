@@ -4,6 +4,7 @@ package start
 
 import (
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +20,8 @@ type Options struct {
 	Savepoint, UID, Path  string
 	AllowNonRestoredState bool
 	DryRun                cmdutil.DryRun
+	Wait                  bool
+	Timeout               time.Duration
 }
 
 // NewCmd returns `kubectl savepoint start`.
@@ -42,6 +45,9 @@ path; a statement only from its own savepoints.`,
   # From a path no resource tracks
   kubectl savepoint start -a orders --path s3://flink/savepoints/savepoint-1a2b3c
 
+  # ... and wait until the new job runs
+  kubectl savepoint start -a orders --savepoint nightly --wait
+
   # A statement from its own savepoint, by UID
   kubectl savepoint start -s clicks --uid 0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10`,
 		Args: cobra.NoArgs,
@@ -58,6 +64,8 @@ path; a statement only from its own savepoints.`,
 	cmd.Flags().StringVar(&o.UID, "uid", "", "UID of a Savepoint or DetachedSavepoint.")
 	cmd.Flags().StringVar(&o.Path, "path", "", "A savepoint path no resource tracks (applications only).")
 	cmd.Flags().BoolVar(&o.AllowNonRestoredState, "allow-non-restored-state", false, "Start even if the savepoint holds state no operator claims (that state is dropped).")
+	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the redeployed job runs (the parent is Ready), showing each phase.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait waits.")
 	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
@@ -78,6 +86,9 @@ func (o *Options) Validate() error {
 	}
 	if set != 1 {
 		return errors.New("name the savepoint with exactly one of --savepoint NAME, --uid UID or --path PATH")
+	}
+	if o.Wait && (o.DryRun.Client() || o.DryRun.Server()) {
+		return errors.New("--wait and --dry-run: a dry run redeploys nothing to wait for; drop one")
 	}
 	if kind, _ := o.Parent.Kind(); kind == cmfv1.ParentStatement && o.Path != "" {
 		return errors.New("--path is for applications: a statement starts only from its own savepoints (--savepoint or --uid)")
@@ -140,6 +151,18 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		what = "path " + o.Path
 	}
 	cmdutil.Fprintf(o.Out, "%s/%s redeploying from %s (savepointRedeployNonce %d)%s\n", resource(kind), name, what, nonce, o.DryRun.Suffix())
+	if !o.Wait {
+		return nil
+	}
+	p, err := cmdutil.WaitForRedeploy(ctx, c, obj, obj.GetGeneration(), o.Timeout, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	from := ""
+	if p.RestoredFrom != "" {
+		from = " restored from " + p.RestoredFrom
+	}
+	cmdutil.Fprintf(o.Out, "%s/%s running job %s%s\n", resource(kind), name, p.JobID, from)
 	return nil
 }
 
