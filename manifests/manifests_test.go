@@ -182,8 +182,10 @@ func TestManagerRBAC(t *testing.T) {
 	require.NoError(t, env.Client.Patch(ctx, pooled, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"state":"suspended"}}}`))))
 	lifecycle("SUSPENDED")
 	var list cmfv1.SavepointList
-	require.NoError(t, env.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{cmfv1.ApplicationLabel: "pooled"}))
-	require.Len(t, list.Items, 1)
+	require.Eventually(t, func() bool {
+		require.NoError(t, env.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{cmfv1.ApplicationLabel: "pooled"}))
+		return len(list.Items) == 1 && list.Items[0].Status.State == cmfv1.StateCompleted
+	}, 30*time.Second, 20*time.Millisecond, "the suspend savepoint, adopted and COMPLETED")
 	assert.Equal(t, cmfv1.OriginSuspend, list.Items[0].Status.Origin)
 	pool := &cmfv1.ComputePool{}
 	require.Eventually(t, func() bool {
