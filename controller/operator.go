@@ -69,7 +69,7 @@ func setupOperator(mgr ctrl.Manager, opts Options) error {
 		client: mgr.GetClient(),
 		cache:  mgr.GetCache(),
 		live:   mgr.GetAPIReader(),
-		lookup: savepointLookup{reader: mgr.GetClient()},
+		lookup: rules.CacheLookup{Cache: mgr.GetClient()},
 		mapper: mgr.GetRESTMapper(),
 		events: mgr.GetEventRecorder("savepoint-manager"),
 	}

@@ -248,7 +248,7 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 		})
 		s.annotate(t, &attached, cmfv1.ForceDeleteAnnotation, "true")
 		require.NoError(t, s.c.Delete(ctx, &attached))
-		s.waitGone(t, &attached)
+		waitGone(t, s.c, &attached)
 
 		s.mirrorRound(t, app, "STABLE")
 		got := s.waitApp(t, app, func(*cmfv1.FlinkApplication) bool { return true })
@@ -353,7 +353,7 @@ func (s *suite) testAdoption(t *testing.T) {
 			sp := s.waitSavepointAt(t, ns, path)
 			s.annotate(t, &sp, cmfv1.ForceDeleteAnnotation, "true")
 			require.NoError(t, s.c.Delete(ctx, &sp))
-			s.waitGone(t, &sp)
+			waitGone(t, s.c, &sp)
 		}
 		s.setDeploymentStatus(t, ns, app.Name, map[string]any{
 			"lifecycleState": "SUSPENDED",

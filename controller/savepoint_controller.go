@@ -78,6 +78,16 @@ type Options struct {
 	SkipNameValidation bool
 }
 
+// backoff is the capped exponential wait after the n-th failure: of a
+// savepoint trigger, or of a parent's stop.
+func (o *Options) backoff(n int32) time.Duration {
+	wait := o.BackoffBase
+	for i := int32(1); i < n && wait < o.BackoffCap; i++ {
+		wait *= 2
+	}
+	return min(wait, o.BackoffCap)
+}
+
 func (o *Options) defaults() {
 	if o.RestURLTemplate == "" {
 		o.RestURLTemplate = DefaultRestURLTemplate
@@ -475,13 +485,7 @@ func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, 
 }
 
 // backoff is the capped exponential wait after the n-th failure.
-func (r *SavepointReconciler) backoff(n int32) time.Duration {
-	wait := r.opts.BackoffBase
-	for i := int32(1); i < n && wait < r.opts.BackoffCap; i++ {
-		wait *= 2
-	}
-	return min(wait, r.opts.BackoffCap)
-}
+func (r *SavepointReconciler) backoff(n int32) time.Duration { return r.opts.backoff(n) }
 
 // pollInterval grows with the trigger's age: the first polls come quickly
 // (small savepoints take tens of milliseconds), later ones less often.

@@ -13,8 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
-	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -98,8 +96,8 @@ func (s *suite) testLifecycle(t *testing.T) {
 			assert.Zero(t, sp.Status.Failures)
 			assert.Contains(t, sp.Finalizers, cmfv1.DisposeFinalizer)
 			assert.Len(t, dirs(t, dir), 1)
-			s.requireEvent(t, sp, "Triggered")
-			s.requireEvent(t, sp, "Completed")
+			requireEvent(t, s.c, sp, "Triggered")
+			requireEvent(t, s.c, sp, "Completed")
 		})
 	}
 }
@@ -144,7 +142,7 @@ func (s *suite) testBackoffLimit(t *testing.T) {
 			sp := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: dir, BackoffLimit: ptr.To(tt.limit)})
 			sp = s.waitState(t, sp, tt.wantState)
 			assert.Equal(t, tt.wantFailures, sp.Status.Failures)
-			assert.Equal(t, int(tt.wantFailures)+boolInt(tt.wantState == cmfv1.StateCompleted), proxy.Count(http.MethodPost, `/savepoints$`), "one trigger per attempt: %v %s", proxy.Counts(), s.events(sp))
+			assert.Equal(t, int(tt.wantFailures)+boolInt(tt.wantState == cmfv1.StateCompleted), proxy.Count(http.MethodPost, `/savepoints$`), "one trigger per attempt: %v %s", proxy.Counts(), eventsOf(s.c, sp))
 			if tt.wantState == cmfv1.StateCompleted {
 				assert.Len(t, dirs(t, dir), 1)
 			} else {
@@ -190,7 +188,7 @@ func (s *suite) testRestart(t *testing.T) {
 		sp = s.waitState(t, sp, cmfv1.StateCompleted)
 		assert.Len(t, dirs(t, dir), 1, "found in the checkpoint history, not taken again")
 		assert.True(t, strings.HasPrefix(sp.Status.Path, "file:"+dir), sp.Status.Path)
-		s.requireEvent(t, sp, "Recovered")
+		requireEvent(t, s.c, sp, "Recovered")
 	})
 
 	t.Run("trigger recorded, never sent", func(t *testing.T) {
@@ -218,7 +216,7 @@ func (s *suite) testDelete(t *testing.T) {
 	t.Run("cluster up: the data is disposed", func(t *testing.T) {
 		sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 		require.NoError(t, s.c.Delete(ctx, sp))
-		s.waitGone(t, sp)
+		waitGone(t, s.c, sp)
 		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
 	})
 
@@ -228,9 +226,9 @@ func (s *suite) testDelete(t *testing.T) {
 		require.NoError(t, s.c.Delete(ctx, sp))
 		s.waitFor(t, sp, func(sp *cmfv1.Savepoint) bool { return sp.Status.PendingDeletion })
 		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
-		s.requireEvent(t, sp, "DisposalPending")
+		requireEvent(t, s.c, sp, "DisposalPending")
 		proxy.Heal()
-		s.waitGone(t, sp)
+		waitGone(t, s.c, sp)
 		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
 	})
 
@@ -240,15 +238,15 @@ func (s *suite) testDelete(t *testing.T) {
 		sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 		s.annotate(t, sp, cmfv1.ForceDeleteAnnotation, "true")
 		require.NoError(t, s.c.Delete(ctx, sp))
-		s.waitGone(t, sp)
+		waitGone(t, s.c, sp)
 		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
-		s.requireEvent(t, sp, "Orphaned")
+		requireEvent(t, s.c, sp, "Orphaned")
 	})
 
 	t.Run("right after create: no hang in Terminating", func(t *testing.T) {
 		sp := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()})
 		require.NoError(t, s.c.Delete(ctx, sp))
-		s.waitGone(t, sp)
+		waitGone(t, s.c, sp)
 	})
 }
 
@@ -259,7 +257,7 @@ func (s *suite) testDetach(t *testing.T) {
 	t.Run("the attached savepoint goes, the data stays", func(t *testing.T) {
 		sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 		s.detach(t, sp, "kept-"+ns)
-		s.waitGone(t, sp)
+		waitGone(t, s.c, sp)
 		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path))
 		require.NoError(t, s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kept-" + ns}, &cmfv1.DetachedSavepoint{}))
 	})
@@ -273,7 +271,7 @@ func (s *suite) testDetach(t *testing.T) {
 		s.annotate(t, sp, controller.DetachedAsAnnotation, ns+"/crashed-"+ns)
 		require.NoError(t, s.c.Delete(ctx, &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "crashed-" + ns}}))
 		s.startController()
-		s.waitGone(t, sp)
+		waitGone(t, s.c, sp)
 		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path), "a detach never disposes")
 	})
 }
@@ -289,7 +287,7 @@ func (s *suite) testParentFinalizer(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	s.waitState(t, sp, cmfv1.StateCompleted)
 	require.NoError(t, s.c.Delete(ctx, sp))
-	s.waitGone(t, sp)
+	waitGone(t, s.c, sp)
 	require.Eventually(t, func() bool {
 		return s.c.Get(ctx, key, app) == nil && !containsString(app.Finalizers, cmfv1.ParentFinalizer)
 	}, 10*time.Second, 20*time.Millisecond)
@@ -403,43 +401,6 @@ func (s *suite) waitFor(t *testing.T, sp *cmfv1.Savepoint, cond func(*cmfv1.Save
 		require.True(t, time.Now().Before(deadline), "savepoint %s still %s (error %q, failures %d)", sp.Name, got.Status.State, got.Status.Error, got.Status.Failures)
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func (s *suite) waitGone(t *testing.T, sp *cmfv1.Savepoint) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		return apierrors.IsNotFound(s.c.Get(context.Background(), client.ObjectKeyFromObject(sp), &cmfv1.Savepoint{}))
-	}, 30*time.Second, 10*time.Millisecond, "savepoint %s still exists", sp.Name)
-}
-
-// requireEvent waits for an event of reason about sp.
-func (s *suite) requireEvent(t *testing.T, sp *cmfv1.Savepoint, reason string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		var events eventsv1.EventList
-		if err := s.c.List(context.Background(), &events, client.InNamespace(sp.Namespace)); err != nil {
-			return false
-		}
-		for _, e := range events.Items {
-			if e.Regarding.UID == sp.UID && e.Reason == reason {
-				return true
-			}
-		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond, "event %s for %s", reason, sp.Name)
-}
-
-// events lists the reasons and notes of the events about sp, for messages.
-func (s *suite) events(sp *cmfv1.Savepoint) string {
-	var events eventsv1.EventList
-	_ = s.c.List(context.Background(), &events, client.InNamespace(sp.Namespace))
-	var b strings.Builder
-	for _, e := range events.Items {
-		if e.Regarding.UID == sp.UID {
-			fmt.Fprintf(&b, "\n  %s %s: %s", e.EventTime.Format("15:04:05.000"), e.Reason, e.Note)
-		}
-	}
-	return b.String()
 }
 
 func dirs(t *testing.T, dir string) []os.DirEntry {

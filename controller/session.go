@@ -152,7 +152,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
 	for _, k := range kinds {
 		r := &sessionReconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
-			lookup: savepointLookup{reader: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj,
+			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj,
 		}
 		pools := k.pools
 		reader := mgr.GetClient()
@@ -689,7 +689,7 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 // again after a growing wait.
 func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
 	failures := p.session().StopFailures + 1
-	wait := min(r.opts.BackoffBase*time.Duration(1<<min(failures-1, 20)), r.opts.BackoffCap)
+	wait := r.opts.backoff(failures)
 	msg := oneLine(cause)
 	job := p.session().Stop.JobID
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "StopFailed", "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -85,7 +84,7 @@ func (s *sessionSuite) testApplication(t *testing.T) {
 	assert.Regexp(t, `^[0-9a-f]{32}$`, job1)
 	assert.Equal(t, "RUNNING", s.flinkState(t, job1), "Flink runs the job under the recorded ID")
 	assert.Equal(t, first.Status.Session.JarSHA256, sha256File(t, s.flink.JarPath), "the uploaded jar's checksum is recorded")
-	s.requireEvent(t, app, "Deployed")
+	requireEvent(t, s.c, app, "Deployed")
 
 	manual := s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "orders"})
 	s.waitSavepoint(t, manual, func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateCompleted })
@@ -98,7 +97,7 @@ func (s *sessionSuite) testApplication(t *testing.T) {
 	assert.Equal(t, suspended.Status.Session.ResumeFrom, suspendSP.Status.Path)
 	assert.Equal(t, "stop-with-savepoint", suspendSP.Annotations[cmfv1.AdoptedFromAnnotation])
 	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(suspendSP.Status.Path), "_metadata"))
-	s.requireEvent(t, app, "Stopped")
+	requireEvent(t, s.c, app, "Stopped")
 
 	s.patchApp(t, app, `{"spec":{"job":{"state":"running"}}}`)
 	resumed := s.waitApp(t, app, "resumed", func(a *cmfv1.FlinkApplication) bool { return running(a) && a.Status.JobStatus.JobID != job1 })
@@ -134,7 +133,7 @@ func (s *sessionSuite) testNonce(t *testing.T) {
 			Namespace: ns, Application: "source", SavepointName: golden.Name, UID: string(golden.UID),
 		}},
 	}))
-	s.waitGone(t, golden)
+	waitGone(t, s.c, golden)
 
 	copyApp := s.application(t, ns, "copy", func(app *cmfv1.FlinkApplication) {
 		app.Spec.Job.StartFromSavepoint = &cmfv1.StartFromSavepoint{SavepointName: "golden-" + ns}
@@ -154,7 +153,7 @@ func (s *sessionSuite) testNonce(t *testing.T) {
 	assert.Equal(t, other.Status.Path, s.restoredFrom(t, second.Status.JobStatus.JobID))
 	assert.Equal(t, "CANCELED", s.flinkState(t, first.Status.JobStatus.JobID), "a new nonce cancels without a savepoint")
 	assert.Empty(t, s.savepointsOf(t, ns, cmfv1.ParentApplication, "copy"), "a redeploy by nonce takes no savepoint")
-	s.requireEvent(t, copyApp, "Cancelled")
+	requireEvent(t, s.c, copyApp, "Cancelled")
 
 	s.suspend(t, copyApp)
 	s.suspend(t, source)
@@ -188,7 +187,7 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 			assert.Contains(t, c.Message, tt.want)
 			assert.NotContains(t, c.Message, "\n")
 			assert.Equal(t, "FAILED", failed.Status.LifecycleState)
-			s.requireEvent(t, app, "DeployFailed")
+			requireEvent(t, s.c, app, "DeployFailed")
 			if tt.runs == 0 {
 				assert.Equal(t, 0, runs()-before, "nothing to run without a jar")
 			}
@@ -260,7 +259,7 @@ func (s *sessionSuite) testManualAdoption(t *testing.T) {
 	time.Sleep(10 * sessionOptions.SessionPollInterval)
 	assert.Len(t, s.savepointsOf(t, ns, cmfv1.ParentApplication, "handmade"), 1, "adopted once")
 	require.NoError(t, s.c.Delete(context.Background(), &adopted))
-	s.waitGone(t, &adopted)
+	waitGone(t, s.c, &adopted)
 	time.Sleep(10 * sessionOptions.SessionPollInterval)
 	assert.Empty(t, s.savepointsOf(t, ns, cmfv1.ParentApplication, "handmade"), "a deleted adopted savepoint is not adopted again")
 	s.suspend(t, app)
@@ -368,7 +367,7 @@ func (s *sessionSuite) testCrashMidStop(t *testing.T) {
 	s.waitApp(t, app, "suspended after the restart", func(a *cmfv1.FlinkApplication) bool { return a.Status.LifecycleState == "SUSPENDED" })
 	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "halting", cmfv1.OriginSuspend)
 	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"), "the stop's savepoint is kept")
-	s.requireEvent(t, app, "Recovered")
+	requireEvent(t, s.c, app, "Recovered")
 }
 
 func (s *sessionSuite) testDeleteParent(t *testing.T) {
@@ -395,7 +394,7 @@ func (s *sessionSuite) testTakeOver(t *testing.T) {
 	taken := s.waitApp(t, app, "running", running)
 	assert.Equal(t, legacy, taken.Status.JobStatus.JobID, "the running job is the application's")
 	assert.Equal(t, 1, s.liveJobsNamed(t, "legacy"), "no second job")
-	s.requireEvent(t, app, "JobTakenOver")
+	requireEvent(t, s.c, app, "JobTakenOver")
 
 	s.suspend(t, app)
 	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "legacy", cmfv1.OriginSuspend)
@@ -499,7 +498,7 @@ func waitParent[T client.Object](t *testing.T, s *sessionSuite, obj T, what stri
 			return got
 		}
 		if time.Now().After(deadline) {
-			require.Failf(t, obj.GetName()+" not "+what, "%s%s", describe(got), s.eventsOf(got))
+			require.Failf(t, obj.GetName()+" not "+what, "%s%s", describe(got), eventsOf(s.c, got))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -513,13 +512,6 @@ func (s *sessionSuite) waitSavepoint(t *testing.T, sp *cmfv1.Savepoint, cond fun
 		return cond(got)
 	}, 60*time.Second, 20*time.Millisecond, "savepoint %s", sp.Name)
 	return got
-}
-
-func (s *sessionSuite) waitGone(t *testing.T, obj client.Object) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		return apierrors.IsNotFound(s.c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object)))
-	}, 30*time.Second, 20*time.Millisecond, "%s still exists", obj.GetName())
 }
 
 func (s *sessionSuite) savepointsOf(t *testing.T, ns string, kind cmfv1.ParentKind, parent string) []cmfv1.Savepoint {
@@ -601,34 +593,6 @@ func (s *sessionSuite) waitMaxCount(t *testing.T, job string, least int64) int64
 		return err == nil && ok && n >= least
 	}, 60*time.Second, 100*time.Millisecond, "job %s: maxCount %d < %d", job, count, least)
 	return count
-}
-
-func (s *sessionSuite) requireEvent(t *testing.T, obj client.Object, reason string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		var events eventsv1.EventList
-		if err := s.c.List(context.Background(), &events, client.InNamespace(obj.GetNamespace())); err != nil {
-			return false
-		}
-		for _, e := range events.Items {
-			if e.Regarding.Name == obj.GetName() && e.Reason == reason {
-				return true
-			}
-		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond, "event %s for %s", reason, obj.GetName())
-}
-
-func (s *sessionSuite) eventsOf(obj client.Object) string {
-	var events eventsv1.EventList
-	_ = s.c.List(context.Background(), &events, client.InNamespace(obj.GetNamespace()))
-	var b strings.Builder
-	for _, e := range events.Items {
-		if e.Regarding.Name == obj.GetName() {
-			fmt.Fprintf(&b, "\n  %s %s: %s", e.EventTime.Format("15:04:05.000"), e.Reason, e.Note)
-		}
-	}
-	return b.String()
 }
 
 func sha256File(t *testing.T, path string) string {

@@ -2,12 +2,18 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
@@ -42,4 +48,42 @@ func startControllers(t testing.TB, env *controlplane.Env, opts controller.Optio
 		return controller.Setup(mgr, opts)
 	}, controlplane.WithoutWebhook)
 	return stop
+}
+
+// waitGone waits until obj no longer exists.
+func waitGone(t *testing.T, c client.Client, obj client.Object) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object)))
+	}, 30*time.Second, 10*time.Millisecond, "%s still exists", obj.GetName())
+}
+
+// requireEvent waits for an event of reason about obj.
+func requireEvent(t *testing.T, c client.Client, obj client.Object, reason string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var events eventsv1.EventList
+		if err := c.List(context.Background(), &events, client.InNamespace(obj.GetNamespace())); err != nil {
+			return false
+		}
+		for _, e := range events.Items {
+			if e.Regarding.UID == obj.GetUID() && e.Reason == reason {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "event %s for %s", reason, obj.GetName())
+}
+
+// eventsOf lists the reasons and notes of the events about obj, for messages.
+func eventsOf(c client.Client, obj client.Object) string {
+	var events eventsv1.EventList
+	_ = c.List(context.Background(), &events, client.InNamespace(obj.GetNamespace()))
+	var b strings.Builder
+	for _, e := range events.Items {
+		if e.Regarding.UID == obj.GetUID() {
+			fmt.Fprintf(&b, "\n  %s %s: %s", e.EventTime.Format("15:04:05.000"), e.Reason, e.Note)
+		}
+	}
+	return b.String()
 }

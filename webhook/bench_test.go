@@ -26,7 +26,7 @@ func BenchmarkStartFromSavepointLookup(b *testing.B) {
 	require.NoError(b, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	var l *lookups
 	_, _ = env.StartManager(b, func(ctx context.Context, mgr ctrl.Manager) error {
-		l = &lookups{cache: mgr.GetClient(), live: mgr.GetAPIReader()}
+		l = &lookups{rules.CacheLookup{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}}
 		return rules.AddIndexes(ctx, mgr.GetFieldIndexer())
 	})
 

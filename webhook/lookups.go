@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -14,62 +13,7 @@ import (
 // lookups reads through the cache, and confirms a "not found" with a live
 // read where a stale cache would wrongly deny (an object created a moment ago).
 type lookups struct {
-	cache client.Reader
-	live  client.Reader
-}
-
-// get reads namespace/name into obj; nil, nil when it does not exist.
-func (l *lookups) get(ctx context.Context, namespace, name string, obj client.Object) (bool, error) {
-	key := client.ObjectKey{Namespace: namespace, Name: name}
-	err := l.cache.Get(ctx, key, obj)
-	if apierrors.IsNotFound(err) {
-		err = l.live.Get(ctx, key, obj)
-	}
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func (l *lookups) Savepoint(ctx context.Context, namespace, name string) (*cmfv1.Savepoint, error) {
-	sp := &cmfv1.Savepoint{}
-	if found, err := l.get(ctx, namespace, name, sp); !found {
-		return nil, err
-	}
-	return sp, nil
-}
-
-func (l *lookups) SavepointByUID(ctx context.Context, namespace, uid string) (*cmfv1.Savepoint, error) {
-	var list cmfv1.SavepointList
-	if err := l.cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{rules.IndexUID: uid}); err != nil {
-		return nil, err
-	}
-	if len(list.Items) == 0 {
-		return nil, nil
-	}
-	return &list.Items[0], nil
-}
-
-func (l *lookups) DetachedSavepoint(ctx context.Context, name string) (*cmfv1.DetachedSavepoint, error) {
-	var list cmfv1.DetachedSavepointList
-	if err := l.cache.List(ctx, &list, client.MatchingFields{rules.IndexName: name}); err != nil {
-		return nil, err
-	}
-	if len(list.Items) == 0 {
-		return nil, nil
-	}
-	return &list.Items[0], nil
-}
-
-func (l *lookups) DetachedSavepointByUID(ctx context.Context, uid string) (*cmfv1.DetachedSavepoint, error) {
-	var list cmfv1.DetachedSavepointList
-	if err := l.cache.List(ctx, &list, client.MatchingFields{rules.IndexUID: uid}); err != nil {
-		return nil, err
-	}
-	if len(list.Items) == 0 {
-		return nil, nil
-	}
-	return &list.Items[0], nil
+	rules.CacheLookup
 }
 
 // parent reads a savepoint's parent; nil when it does not exist.
@@ -78,7 +22,7 @@ func (l *lookups) parent(ctx context.Context, kind cmfv1.ParentKind, namespace, 
 	if kind == cmfv1.ParentStatement {
 		obj = &cmfv1.Statement{}
 	}
-	if found, err := l.get(ctx, namespace, name, obj); !found {
+	if found, err := l.Get(ctx, namespace, name, obj); !found {
 		return nil, err
 	}
 	return obj, nil
@@ -92,7 +36,7 @@ func (l *lookups) attachedLive(ctx context.Context, kind cmfv1.ParentKind, names
 		field = "spec.statement"
 	}
 	var list cmfv1.SavepointList
-	if err := l.live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: name}); err != nil {
+	if err := l.Live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: name}); err != nil {
 		return nil, err
 	}
 	return list.Items, nil

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 )
 
 // Paths the webhook configurations in manifests/webhook point at.
@@ -75,7 +77,7 @@ func (o *Options) defaults() error {
 // newHandlers builds the admission handlers by path, and the name claims
 // they share.
 func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handler, *claims) {
-	lookups := &lookups{cache: mgr.GetClient(), live: mgr.GetAPIReader()}
+	lookups := &lookups{rules.CacheLookup{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}}
 	claims := &claims{client: mgr.GetClient(), live: mgr.GetAPIReader(), informers: mgr.GetCache(), opts: opts}
 	access := &access{client: mgr.GetClient()}
 	decoder := admission.NewDecoder(mgr.GetScheme())
