@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 )
 
@@ -36,7 +37,7 @@ type adoption struct {
 // always gets the same name, so that adopting twice (after a crash, by two
 // replicas) creates one Savepoint.
 func adoptedName(parent string, origin cmfv1.SavepointOrigin, path string) string {
-	sum := sha256.Sum256([]byte(normalizePath(path)))
+	sum := sha256.Sum256([]byte(flink.NormalizePath(path)))
 	suffix := "-" + strings.ToLower(string(origin)) + "-" + hex.EncodeToString(sum[:])[:10]
 	const maxName = 253
 	if len(parent)+len(suffix) > maxName {
@@ -55,9 +56,9 @@ func adopt(ctx context.Context, c client.Client, a adoption) (string, bool, erro
 	if err := c.List(ctx, &list, client.InNamespace(a.Namespace), client.MatchingFields{rules.IndexParent: rules.ParentKey(a.Kind, a.Parent)}); err != nil {
 		return "", false, err
 	}
-	want := normalizePath(a.Path)
+	want := flink.NormalizePath(a.Path)
 	for _, sp := range list.Items {
-		if normalizePath(sp.Status.Path) == want || normalizePath(sp.Annotations[cmfv1.AdoptedPathAnnotation]) == want {
+		if flink.NormalizePath(sp.Status.Path) == want || flink.NormalizePath(sp.Annotations[cmfv1.AdoptedPathAnnotation]) == want {
 			return sp.Name, false, nil
 		}
 	}

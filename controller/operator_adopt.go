@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 )
 
 // AdoptedAsAnnotation on a FlinkStateSnapshot names the Savepoint it was
@@ -146,7 +147,7 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 	st := app.Status.Operator
 	upgrade, _, _ := unstructured.NestedString(dep.Object, "status", "jobStatus", "upgradeSavepointPath")
 	jobID, _, _ := unstructured.NestedString(dep.Object, "status", "jobStatus", "jobId")
-	if upgrade != "" && upgrade != upgradePlaceholder && normalizePath(upgrade) != normalizePath(st.AdoptedUpgradeSavepointPath) {
+	if upgrade != "" && upgrade != upgradePlaceholder && flink.NormalizePath(upgrade) != flink.NormalizePath(st.AdoptedUpgradeSavepointPath) {
 		origin, err := r.origin(ctx, round, "UPGRADE")
 		if err != nil {
 			return err

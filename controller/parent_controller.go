@@ -62,15 +62,16 @@ func (p *parentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	has := controllerutil.ContainsFinalizer(parent, cmfv1.ParentFinalizer)
+	var change func()
 	switch {
 	case len(attached.Items) > 0 && !has && parent.GetDeletionTimestamp().IsZero():
-		controllerutil.AddFinalizer(parent, cmfv1.ParentFinalizer)
+		change = func() { controllerutil.AddFinalizer(parent, cmfv1.ParentFinalizer) }
 	case len(attached.Items) == 0 && has:
-		controllerutil.RemoveFinalizer(parent, cmfv1.ParentFinalizer)
+		change = func() { controllerutil.RemoveFinalizer(parent, cmfv1.ParentFinalizer) }
 	default:
 		return ctrl.Result{}, nil
 	}
-	err := p.client.Update(ctx, parent)
+	err := patchMeta(ctx, p.client, parent, change)
 	if apierrors.IsConflict(err) {
 		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 	}

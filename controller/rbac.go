@@ -7,7 +7,10 @@ package controller
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints/finalizers,verbs=update
-// +kubebuilder:rbac:groups=cmf.confluent.io,resources=detachedsavepoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=detachedsavepoints,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=detachedsavepoints/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications;statements,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications/finalizers;statements/finalizers,verbs=update
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications/status;statements/status,verbs=get;update;patch

@@ -67,6 +67,7 @@ func (r *resolver) resolve(ctx context.Context, sp *cmfv1.Savepoint) (*target, e
 	kind, name := sp.Parent()
 	var parent client.Object
 	var pool, jobID string
+	var session *cmfv1.SessionStatus
 	switch kind {
 	case cmfv1.ParentApplication:
 		app := &cmfv1.FlinkApplication{}
@@ -74,14 +75,14 @@ func (r *resolver) resolve(ctx context.Context, sp *cmfv1.Savepoint) (*target, e
 		if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, app); err != nil {
 			return nil, parentError(kind, name, err)
 		}
-		pool, jobID = app.Spec.ComputePoolName, app.Status.JobStatus.JobID
+		pool, jobID, session = app.Spec.ComputePoolName, app.Status.JobStatus.JobID, app.Status.Session
 	case cmfv1.ParentStatement:
 		stmt := &cmfv1.Statement{}
 		parent = stmt
 		if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, stmt); err != nil {
 			return nil, parentError(kind, name, err)
 		}
-		pool, jobID = stmt.Spec.ComputePoolName, stmt.Status.JobStatus.JobID
+		pool, jobID, session = stmt.Spec.ComputePoolName, stmt.Status.JobStatus.JobID, stmt.Status.Session
 	default:
 		return nil, fmt.Errorf("savepoint names no parent: %w", errParentNotFound)
 	}
@@ -90,6 +91,9 @@ func (r *resolver) resolve(ctx context.Context, sp *cmfv1.Savepoint) (*target, e
 	switch {
 	case parent.GetAnnotations()[cmfv1.RestURLAnnotation] != "":
 		t.restURL = parent.GetAnnotations()[cmfv1.RestURLAnnotation]
+	case pool != "" && session != nil && session.RestURL != "":
+		// Where the job runs, whatever became of the pool since.
+		t.restURL = session.RestURL
 	case pool != "":
 		cp := &cmfv1.ComputePool{}
 		if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: pool}, cp); err != nil {
@@ -123,4 +127,15 @@ func jobID(ctx context.Context, fc *flink.Client, t *target) (string, error) {
 		return "", err
 	}
 	return job.ID, nil
+}
+
+// patchMeta writes what change does to obj's metadata (a finalizer, an
+// annotation) as a merge patch with an optimistic lock, never as an update
+// of the whole object: fields that the stored object has and our Go types
+// lack (a FlinkApplication's podTemplate or ingress, which its CRD keeps)
+// are never written back, so never lost.
+func patchMeta(ctx context.Context, c client.Client, obj client.Object, change func()) error {
+	base := obj.DeepCopyObject().(client.Object)
+	change()
+	return c.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }

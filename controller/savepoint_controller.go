@@ -29,11 +29,6 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
 )
 
-// DetachedAsAnnotation records, before an attached Savepoint is deleted for
-// a detach, the DetachedSavepoint that keeps its data: its deletion then
-// never disposes, even if the DetachedSavepoint is deleted meanwhile.
-const DetachedAsAnnotation = "cmf.confluent.io/detached-as"
-
 // Condition types on a Savepoint.
 const (
 	// ConditionReady is True once the savepoint is COMPLETED.
@@ -69,6 +64,13 @@ type Options struct {
 	// JarCacheDir holds the job jars downloaded from http(s) URIs; default
 	// a folder in the system's temporary directory.
 	JarCacheDir string
+	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
+	// data when it is deleted with its namespace or with the Savepoint CRD
+	// (no user asked for it to go); default BulkDetach.
+	BulkDeletePolicy BulkDeletePolicy
+	// RetentionNamespace holds the DetachedSavepoints that BulkDetach makes;
+	// without one, BulkDetach keeps the data as BulkKeep does.
+	RetentionNamespace string
 	// Flink configures the JobManager clients.
 	Flink flink.Options
 	// Now returns the time; default time.Now.
@@ -116,13 +118,19 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.BulkDeletePolicy == "" {
+		o.BulkDeletePolicy = BulkDetach
+	}
 }
 
 // SavepointReconciler drives attached Savepoints.
 type SavepointReconciler struct {
-	client   client.Client
+	client client.Client
+	// live reads past the cache, where a stale answer would be wrong.
+	live     client.Reader
 	resolver *resolver
 	flink    *flinkClients
+	retain   *retainer
 	events   recorder.EventRecorder
 	opts     Options
 }
@@ -131,12 +139,21 @@ type SavepointReconciler struct {
 // up with the indexes of rules.AddIndexes, which the caller adds once.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	opts.defaults()
+	switch opts.BulkDeletePolicy {
+	case BulkDetach, BulkKeep, BulkDispose:
+	default:
+		return fmt.Errorf("bulk delete policy %q: choose detach, keep or dispose", opts.BulkDeletePolicy)
+	}
+	events := mgr.GetEventRecorder("savepoint-manager")
 	r := &SavepointReconciler{
 		client:   mgr.GetClient(),
+		live:     mgr.GetAPIReader(),
 		resolver: &resolver{client: mgr.GetClient(), template: opts.RestURLTemplate},
 		flink:    &flinkClients{options: opts.Flink},
-		events:   mgr.GetEventRecorder("savepoint-manager"),
-		opts:     opts,
+		retain: &retainer{client: mgr.GetClient(), live: mgr.GetAPIReader(), events: events,
+			policy: opts.BulkDeletePolicy, namespace: opts.RetentionNamespace},
+		events: events,
+		opts:   opts,
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
@@ -151,7 +168,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := setupParents(mgr, opts); err != nil {
 		return err
 	}
-	if err := setupSession(mgr, opts, r.flink); err != nil {
+	if err := setupSession(mgr, opts, r.flink, r.retain); err != nil {
 		return err
 	}
 	if err := setupOperator(mgr, opts); err != nil {
@@ -197,9 +214,10 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if !controllerutil.ContainsFinalizer(sp, cmfv1.DisposeFinalizer) {
 		// Before anything is triggered, so that no savepoint data is ever
-		// made without a finalizer to dispose it on an explicit delete.
-		controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer)
-		return ctrl.Result{}, r.client.Update(ctx, sp)
+		// made without a finalizer to dispose it on an explicit delete. The
+		// webhook adds it at creation; this is for a Savepoint created
+		// before it did.
+		return ctrl.Result{}, patchMeta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
 	}
 	if sp.Annotations[cmfv1.AbandonAnnotation] == "true" && !terminal(sp.Status.State) {
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "Abandoned", "abandoned by a user", "")
@@ -253,6 +271,11 @@ func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) 
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
+	if !sp.DeletionTimestamp.IsZero() {
+		// The write answered with the object as it is now: deleted before
+		// the trigger left. A savepoint taken now would only be disposed.
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "Deleted", "deleted before its trigger was sent", "")
+	}
 	r.event(sp, corev1.EventTypeNormal, "Triggered", "Trigger", "attempt %d: savepoint of job %s triggered with ID %s", attempt, job, triggerID)
 	return r.send(ctx, sp, fc)
 }
@@ -304,7 +327,7 @@ func (r *SavepointReconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ct
 // the savepoint, that is the result; otherwise, once the history had time to
 // show it, the same trigger ID is sent again.
 func (r *SavepointReconciler) forgotten(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (ctrl.Result, error) {
-	stats, err := fc.Checkpoints(ctx, sp.Status.JobID)
+	path, found, err := r.fromHistory(ctx, sp, fc)
 	if err != nil {
 		restErrors.WithLabelValues("checkpoints").Inc()
 		if errors.Is(err, flink.ErrUnreachable) {
@@ -312,12 +335,9 @@ func (r *SavepointReconciler) forgotten(ctx context.Context, sp *cmfv1.Savepoint
 		}
 		return r.failed(ctx, sp, err)
 	}
-	since := sp.Status.TriggerTimestamp.Add(-2 * time.Second).UnixMilli()
-	for _, cp := range stats.SavepointsSince(since) {
-		if sp.Spec.Path == "" || strings.HasPrefix(normalizePath(cp.ExternalPath), normalizePath(sp.Spec.Path)) {
-			r.event(sp, corev1.EventTypeNormal, "Recovered", "Poll", "Flink forgot trigger %s; found its savepoint in the job's checkpoint history", sp.Status.TriggerID)
-			return ctrl.Result{}, r.completed(ctx, sp, cp.ExternalPath)
-		}
+	if found {
+		r.event(sp, corev1.EventTypeNormal, "Recovered", "Poll", "Flink forgot trigger %s; found its savepoint in the job's checkpoint history", sp.Status.TriggerID)
+		return ctrl.Result{}, r.completed(ctx, sp, path)
 	}
 	if age := r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time); age < r.opts.ForgottenTriggerGrace {
 		return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
@@ -326,16 +346,21 @@ func (r *SavepointReconciler) forgotten(ctx context.Context, sp *cmfv1.Savepoint
 	return r.send(ctx, sp, fc)
 }
 
-// normalizePath makes Flink's file:/x and a user's file:///x or /x comparable.
-func normalizePath(p string) string {
-	p = strings.TrimSuffix(p, "/")
-	if rest, ok := strings.CutPrefix(p, "file://"); ok {
-		return "file:" + rest
+// fromHistory looks for the savepoint of the recorded trigger in the job's
+// checkpoint history (see pickFromHistory).
+func (r *SavepointReconciler) fromHistory(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (string, bool, error) {
+	stats, err := fc.Checkpoints(ctx, sp.Status.JobID)
+	if err != nil {
+		return "", false, err
 	}
-	if strings.HasPrefix(p, "/") {
-		return "file:" + p
+	kind, parent := sp.Parent()
+	// Live: a Savepoint that took a path a moment ago must count.
+	held, err := heldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
+	if err != nil {
+		return "", false, err
 	}
-	return p
+	path, found := pickFromHistory(stats, historyQuery{Since: sp.Status.TriggerTimestamp.Time, Dir: sp.Spec.Path, Held: held})
+	return path, found, nil
 }
 
 // reach resolves the savepoint's parent to a client and a job. When it
@@ -524,18 +549,14 @@ func (r *SavepointReconciler) event(sp *cmfv1.Savepoint, eventType, reason, acti
 // deletion never disposes, whatever happens to the DetachedSavepoint), then
 // it deletes it. Each step is safe to repeat after a crash.
 func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savepoint) (bool, error) {
-	detached := sp.Annotations[DetachedAsAnnotation]
+	detached := sp.Annotations[cmfv1.DetachedAsAnnotation]
 	if detached == "" {
 		dsp, err := r.detachedFor(ctx, sp)
 		if err != nil || dsp == nil {
 			return false, err
 		}
 		detached = dsp.Namespace + "/" + dsp.Name
-		if sp.Annotations == nil {
-			sp.Annotations = map[string]string{}
-		}
-		sp.Annotations[DetachedAsAnnotation] = detached
-		if err := r.client.Update(ctx, sp); err != nil {
+		if err := patchMeta(ctx, r.client, sp, func() { metav1.SetMetaDataAnnotation(&sp.ObjectMeta, cmfv1.DetachedAsAnnotation, detached) }); err != nil {
 			return true, err
 		}
 	}
@@ -566,7 +587,7 @@ func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint)
 	if !controllerutil.ContainsFinalizer(sp, cmfv1.DisposeFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	detached := sp.Annotations[DetachedAsAnnotation]
+	detached := sp.Annotations[cmfv1.DetachedAsAnnotation]
 	if detached == "" {
 		dsp, err := r.detachedFor(ctx, sp)
 		if err != nil {
@@ -580,17 +601,79 @@ func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint)
 	case detached != "":
 		// The detach event was recorded when the delete was made.
 	case sp.Annotations[cmfv1.ForceDeleteAnnotation] == "true":
-		if sp.Status.Path != "" {
+		switch {
+		case sp.Status.Path != "":
 			r.event(sp, corev1.EventTypeWarning, "Orphaned", "Delete", "deleted with --force: the savepoint data at %s was not disposed and is now orphaned", sp.Status.Path)
+		case sp.Status.State == cmfv1.StateInProgress:
+			r.event(sp, corev1.EventTypeWarning, "Orphaned", "Delete", "deleted with --force while IN_PROGRESS: if Flink completes trigger %s of job %s, its savepoint data is orphaned", sp.Status.TriggerID, sp.Status.JobID)
 		}
+	case sp.Status.State == cmfv1.StateInProgress:
+		// The trigger may have reached Flink: its outcome decides whether
+		// there is data to dispose. It is never sent again.
+		return r.settle(ctx, sp)
 	case sp.Status.State != cmfv1.StateCompleted || sp.Status.Path == "":
-		if sp.Status.State == cmfv1.StateInProgress {
-			r.event(sp, corev1.EventTypeWarning, "DeletedInProgress", "Delete", "deleted while IN_PROGRESS: if Flink completes trigger %s, nothing disposes that savepoint", sp.Status.TriggerID)
-		}
+		// Nothing in flight, nothing taken: nothing to dispose.
+	case sp.Status.DisposalTriggerID != "":
+		return r.dispose(ctx, sp) // a disposal under way finishes
 	default:
-		return r.dispose(ctx, sp)
+		why, err := r.retain.bulkDeletion(ctx, sp.Namespace, sp.DeletionTimestamp)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if why == "" || r.retain.policy == BulkDispose {
+			return r.dispose(ctx, sp)
+		}
+		kind, parent := sp.Parent()
+		if err := r.retain.keep(ctx, sp, retained{Namespace: sp.Namespace, Kind: kind, Parent: parent, Name: sp.Name,
+			UID: string(sp.UID), Path: sp.Status.Path, Origin: sp.Status.Origin}, why); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+}
+
+// settle follows the trigger of a savepoint deleted while IN_PROGRESS to
+// its outcome, keeping the resource meanwhile: a savepoint Flink completes
+// is recorded and then disposed (the user asked for it to go); one that
+// failed, or that Flink never took, leaves nothing behind.
+func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	pending := func(err error) (ctrl.Result, error) {
+		return r.disposalPending(ctx, sp, "", fmt.Errorf("deleted while IN_PROGRESS, and the outcome of trigger %s is not known yet: %w; delete with --force to remove it now and keep whatever Flink writes", sp.Status.TriggerID, err))
+	}
+	t, err := r.resolver.resolve(ctx, sp)
+	if err != nil {
+		return pending(err)
+	}
+	fc, err := r.flink.get(t.restURL)
+	if err != nil {
+		return pending(err)
+	}
+	op, err := fc.SavepointStatus(ctx, sp.Status.JobID, sp.Status.TriggerID)
+	switch {
+	case errors.Is(err, flink.ErrTriggerNotFound), errors.Is(err, flink.ErrJobNotFound):
+		path, found, herr := r.fromHistory(ctx, sp, fc)
+		switch {
+		case found:
+			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, path)
+		case herr != nil && !errors.Is(herr, flink.ErrJobNotFound):
+			return pending(herr)
+		}
+		if age := r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time); age < r.opts.ForgottenTriggerGrace {
+			// The history is cached for web.refresh-interval: look again.
+			return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
+		}
+		r.event(sp, corev1.EventTypeNormal, "NotTaken", "Delete", "deleted while IN_PROGRESS: Flink does not know trigger %s and the job's checkpoint history has no savepoint of it: nothing to dispose", sp.Status.TriggerID)
+		return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+	case err != nil:
+		return pending(err)
+	case op.State != flink.OperationCompleted:
+		return ctrl.Result{RequeueAfter: r.pollInterval(sp)}, nil
+	case op.Failure != nil:
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "Failed", oneLine(op.Failure), "")
+	}
+	// Recorded first, so that the disposal that follows knows the path
+	// even across a crash.
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, op.Location)
 }
 
 // dispose deletes a COMPLETED savepoint's data through its parent's

@@ -243,10 +243,58 @@ func (s *suite) testDelete(t *testing.T) {
 		requireEvent(t, s.c, sp, "Orphaned")
 	})
 
-	t.Run("right after create: no hang in Terminating", func(t *testing.T) {
-		sp := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()})
+	// Deleted before its outcome is known: whatever Flink takes is disposed,
+	// nothing is left behind, nothing hangs. Repeated, because where the
+	// delete lands in the trigger's steps is a matter of timing.
+	const rounds = 20
+	t.Run("right after create: no hang in Terminating, nothing left on disk", func(t *testing.T) {
+		dir := t.TempDir()
+		for range rounds {
+			sp := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: dir})
+			require.NoError(t, s.c.Delete(ctx, sp))
+			waitGone(t, s.c, sp)
+			if !assert.Empty(t, dirNames(t, dir), "savepoint data left behind by %s", sp.Name) {
+				logEvents(t, s.c, sp)
+				return
+			}
+			assertNoEvent(t, s.c, sp, "Orphaned")
+		}
+	})
+
+	t.Run("while IN_PROGRESS: kept until Flink completes it, then disposed", func(t *testing.T) {
+		// Flink takes the savepoint, but the manager cannot learn the
+		// outcome: status polls fail until the test heals the proxy.
+		polls := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+		pns := s.namespace(t, polls.URL)
+		dir := t.TempDir()
+		for range rounds {
+			polls.Fail(http.MethodGet, `/jobs/[^/]+/savepoints/[^/]+$`, http.StatusServiceUnavailable, -1)
+			sent := polls.Count(http.MethodPost, `/savepoints$`)
+			sp := s.create(t, pns, cmfv1.SavepointSpec{Application: "orders", Path: dir})
+			sp = s.waitState(t, sp, cmfv1.StateInProgress)
+			require.Eventually(t, func() bool { return polls.Count(http.MethodPost, `/savepoints$`) > sent }, 10*time.Second, 5*time.Millisecond, "trigger sent")
+			require.NoError(t, s.c.Delete(ctx, sp))
+			require.Eventually(t, func() bool { return len(dirNames(t, dir)) == 1 }, 10*time.Second, 5*time.Millisecond, "Flink wrote the savepoint")
+			kept := s.waitFor(t, sp, func(sp *cmfv1.Savepoint) bool { return sp.Status.PendingDeletion })
+			assert.NotNil(t, kept.DeletionTimestamp, "Terminating, held by its finalizer while the outcome is unknown")
+
+			polls.Heal()
+			waitGone(t, s.c, sp)
+			assert.Empty(t, dirNames(t, dir), "savepoint data left behind by %s", sp.Name)
+			requireEvent(t, s.c, sp, "Disposed")
+			assertNoEvent(t, s.c, sp, "Orphaned")
+		}
+	})
+
+	t.Run("forced while IN_PROGRESS: gone at once, a Warning names the trigger", func(t *testing.T) {
+		polls := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+		pns := s.namespace(t, polls.URL)
+		polls.Fail(http.MethodGet, `/jobs/[^/]+/savepoints/[^/]+$`, http.StatusServiceUnavailable, -1)
+		sp := s.waitState(t, s.create(t, pns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateInProgress)
+		s.annotate(t, sp, cmfv1.ForceDeleteAnnotation, "true")
 		require.NoError(t, s.c.Delete(ctx, sp))
 		waitGone(t, s.c, sp)
+		requireEvent(t, s.c, sp, "Orphaned")
 	})
 }
 
@@ -268,7 +316,7 @@ func (s *suite) testDetach(t *testing.T) {
 		// What the controller had done before it "crashed": the detach is
 		// recorded, the delete not yet made; then the DetachedSavepoint goes.
 		s.detach(t, sp, "crashed-"+ns)
-		s.annotate(t, sp, controller.DetachedAsAnnotation, ns+"/crashed-"+ns)
+		s.annotate(t, sp, cmfv1.DetachedAsAnnotation, ns+"/crashed-"+ns)
 		require.NoError(t, s.c.Delete(ctx, &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "crashed-" + ns}}))
 		s.startController()
 		waitGone(t, s.c, sp)
@@ -401,6 +449,16 @@ func (s *suite) waitFor(t *testing.T, sp *cmfv1.Savepoint, cond func(*cmfv1.Save
 		require.True(t, time.Now().Before(deadline), "savepoint %s still %s (error %q, failures %d)", sp.Name, got.Status.State, got.Status.Error, got.Status.Failures)
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// dirNames lists what is in dir: savepoint directories, one per savepoint.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	for _, e := range dirs(t, dir) {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func dirs(t *testing.T, dir string) []os.DirEntry {

@@ -128,13 +128,14 @@ type sessionReconciler struct {
 	flink  *flinkClients
 	lookup rules.Lookup
 	jars   *jarCache
+	retain *retainer
 	opts   Options
 	// adapt turns the reconciled object into a sessionParent.
 	adapt  func(client.Object) (*sessionParent, bool)
 	newObj func() client.Object
 }
 
-func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
+func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *retainer) error {
 	jars, err := newJarCache(opts.JarCacheDir)
 	if err != nil {
 		return err
@@ -152,7 +153,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
 	for _, k := range kinds {
 		r := &sessionReconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
-			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj,
+			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj, retain: retain,
 		}
 		pools := k.pools
 		reader := mgr.GetClient()
@@ -222,17 +223,32 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 	if deleting && !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		return ctrl.Result{}, nil
 	}
+	deployedURL := p.session().RestURL
 	pool := &cmfv1.ComputePool{}
 	err := r.client.Get(ctx, client.ObjectKey{Namespace: p.obj.GetNamespace(), Name: p.pool}, pool)
 	if apierrors.IsNotFound(err) {
+		if deleting && deployedURL != "" {
+			// The pool went first (a namespace deletion deletes in no
+			// order): its job is still reached where it was deployed.
+			dfc, err := r.flink.get(deployedURL)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			return r.finalize(ctx, p, dfc)
+		}
 		if deleting {
-			// Nothing reachable to cancel: the pool, and its cluster's address, are gone.
+			// Never deployed anywhere: nothing runs.
 			return ctrl.Result{}, r.dropFinalizer(ctx, p)
 		}
+		msg := fmt.Sprintf("spec.computePoolName %q: no ComputePool %s in namespace %s yet: create it (kubectl get computepools) or name an existing one", p.pool, p.pool, p.obj.GetNamespace())
+		if p.job.JobID != "" && deployedURL != "" && !jobTerminal(p.job.State) {
+			msg = fmt.Sprintf("ComputePool %s was deleted; job %s keeps running at %s: recreate the pool to manage it again, or delete this %s to stop it", p.pool, p.job.JobID, deployedURL, p.kind)
+		}
 		return ctrl.Result{}, r.update(ctx, p, func() {
-			p.phase(phaseWaiting)
-			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "ComputePoolNotFound",
-				fmt.Sprintf("spec.computePoolName %q: no ComputePool %s in namespace %s yet: create it (kubectl get computepools) or name an existing one", p.pool, p.pool, p.obj.GetNamespace()))
+			if p.job.JobID == "" {
+				p.phase(phaseWaiting)
+			}
+			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "ComputePoolNotFound", msg)
 		})
 	} else if err != nil {
 		return ctrl.Result{}, err
@@ -244,21 +260,36 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "BadRestURL", fmt.Sprintf("ComputePool %s: spec.restURL: %v", pool.Name, err))
 		})
 	}
+	if deployedURL == "" && p.job.JobID != "" {
+		// Deployed before the endpoint was recorded: it runs where the pool
+		// says now.
+		if err := r.update(ctx, p, func() { p.session().RestURL = restURL }); err != nil {
+			return ctrl.Result{}, err
+		}
+		deployedURL = restURL
+	}
+	// dfc reaches the current job where it was deployed; fc is where the
+	// next deploy goes.
+	dfc := fc
+	if deployedURL != "" && deployedURL != restURL {
+		if dfc, err = r.flink.get(deployedURL); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if c := meta.FindStatusCondition(*p.conditions, ConditionComputePool); c == nil || c.Status != metav1.ConditionTrue {
 		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
 			r.condition(p, ConditionComputePool, metav1.ConditionTrue, "Found", "runs on ComputePool "+pool.Name+" at "+restURL)
 		})
 	}
 	if deleting {
-		return r.finalize(ctx, p, fc)
+		return r.finalize(ctx, p, dfc)
 	}
 	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		// Before the first deploy: no job runs without a way to cancel it.
-		controllerutil.AddFinalizer(p.obj, SessionFinalizer)
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.client.Update(ctx, p.obj)
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patchMeta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
 	}
 	if p.session().Stop != nil {
-		return r.pollStop(ctx, p, fc)
+		return r.pollStop(ctx, p, dfc)
 	}
 
 	if p.session().Deploys == 0 && p.job.JobID == "" {
@@ -274,7 +305,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 	}
 	state := ""
 	if id := p.job.JobID; id != "" {
-		s, err := fc.JobState(ctx, id)
+		s, err := dfc.JobState(ctx, id)
 		switch {
 		case errors.Is(err, flink.ErrJobNotFound):
 		case err != nil:
@@ -292,7 +323,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			if stale, err := r.stale(ctx, p); stale || err != nil {
 				return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
 			}
-			return r.submit(ctx, p, pool, fc)
+			return r.submit(ctx, p, pool, dfc)
 		}
 		p.session().Submitted = true
 	}
@@ -300,7 +331,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 
 	if !p.running {
 		if alive {
-			return r.startStop(ctx, p, fc, cmfv1.OriginSuspend)
+			return r.startStop(ctx, p, dfc, cmfv1.OriginSuspend)
 		}
 		return ctrl.Result{}, r.update(ctx, p, func() {
 			r.observe(p, state)
@@ -309,15 +340,23 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		})
 	}
 
-	changed := p.session().Deploys > 0 && p.key() != p.deployedKey()
+	// A new endpoint (the pool's or the annotation's URL changed) is an
+	// upgrade too: the job is stopped where it runs before it is deployed
+	// at the new one, never run twice.
+	moved := deployedURL != "" && deployedURL != restURL
+	specChanged := p.session().Deploys > 0 && p.key() != p.deployedKey()
+	changed := specChanged || (p.session().Deploys > 0 && moved)
 	if alive {
 		switch {
 		case p.nonceChanged() || (changed && p.stateless):
-			return r.cancelForRedeploy(ctx, p, fc)
+			return r.cancelForRedeploy(ctx, p, dfc)
 		case changed:
-			return r.startStop(ctx, p, fc, cmfv1.OriginUpgrade)
+			if moved {
+				r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "EndpointChanged", "Upgrade", "the job's endpoint changed from %s to %s: stopping job %s there before deploying at the new one", deployedURL, restURL, p.job.JobID)
+			}
+			return r.startStop(ctx, p, dfc, cmfv1.OriginUpgrade)
 		}
-		return r.steady(ctx, p, fc, state)
+		return r.steady(ctx, p, dfc, state)
 	}
 
 	if p.key() == p.session().FailedDeploy {
@@ -342,7 +381,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 				fmt.Sprintf("job %s ended %s: change the spec or its savepointRedeployNonce to deploy again", p.job.JobID, cmp.Or(state, "(gone from the cluster)")))
 		})
 	}
-	if lost && !changed {
+	if lost && !specChanged {
 		from, err := r.newestSavepointOf(ctx, p)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -350,7 +389,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JobLost", "Deploy", "job %s is gone from the cluster: deploying again from %s", p.job.JobID, cmp.Or(from, "no savepoint"))
 		p.session().ResumeFrom = from
 	}
-	return r.newDeploy(ctx, p, pool, fc)
+	return r.newDeploy(ctx, p, pool, fc, restURL)
 }
 
 // newestSavepointOf is the newest COMPLETED savepoint of the parent's
@@ -397,7 +436,7 @@ func jobTerminal(state string) bool {
 
 // newDeploy records the next deploy (its job ID and the savepoint it starts
 // from) and then submits it.
-func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
+func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
 	from, allow := p.session().ResumeFrom, p.allowNonRestored
 	what := "the last suspend or upgrade savepoint"
 	if p.session().Deploys == 0 || p.nonceChanged() {
@@ -422,6 +461,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 	jobID := flink.TriggerIDFor(string(p.obj.GetUID()), "deploy", strconv.Itoa(int(n)))
 	if err := r.update(ctx, p, func() {
 		p.session().Deploys = n
+		p.session().RestURL = restURL
 		p.session().DeployedSpec = p.spec
 		p.session().DeployedNonce = p.nonce
 		p.session().Submitted = false
@@ -469,7 +509,7 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 		note += " from " + from
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Deployed", "Deploy", "%s", note)
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+	err = r.update(ctx, p, func() {
 		p.session().Submitted = true
 		p.session().FailedDeploy = ""
 		p.job.State = "CREATED"
@@ -477,6 +517,16 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 		p.phase(phaseDeploying)
 		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Deployed", note+"; waiting for it to run")
 	})
+	if apierrors.IsNotFound(err) {
+		// The parent is gone without its finalizer having run: a delete
+		// that read it before the finalizer was added removes it outright.
+		// Nothing else would ever cancel this job.
+		if cerr := fc.CancelJob(ctx, jobID); cerr != nil && !errors.Is(cerr, flink.ErrJobNotFound) {
+			logf.FromContext(ctx).Error(cerr, "the parent was deleted while its job was submitted, and cancelling the job failed: cancel it by hand", "job", jobID)
+		}
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
 }
 
 // steady watches a job that runs as asked, and adopts savepoints taken of
@@ -646,9 +696,17 @@ func (r *sessionReconciler) stopForgotten(ctx context.Context, p *sessionParent,
 	case err != nil && !errors.Is(err, flink.ErrJobNotFound):
 		return r.stopFailed(ctx, p, err)
 	case err == nil:
-		if found := stats.SavepointsSince(stop.Time.Add(-2 * time.Second).UnixMilli()); len(found) > 0 {
+		// A job is stopped once: a Savepoint adopted from a stop of this job
+		// is this stop's own (adopted before a crash cut the stop short).
+		held, err := heldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
+			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == stop.JobID
+		})
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if path, found := pickFromHistory(stats, historyQuery{Since: stop.Time.Time, Dir: savepointDirectory(p.configs), Held: held}); found {
 			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Recovered", "Stop", "Flink forgot stop %s; found its savepoint in the job's checkpoint history", stop.TriggerID)
-			return r.stopDone(ctx, p, found[0].ExternalPath)
+			return r.stopDone(ctx, p, path)
 		}
 	}
 	if age := r.opts.Now().Sub(stop.Time.Time); age < r.opts.ForgottenTriggerGrace {
@@ -663,13 +721,37 @@ func (r *sessionReconciler) stopForgotten(ctx context.Context, p *sessionParent,
 	return r.stopFailed(ctx, p, fmt.Errorf("job %s ended (%s) and its checkpoint history has no savepoint of stop %s", stop.JobID, cmp.Or(state, "gone"), stop.TriggerID))
 }
 
+// stopAdoptedFrom marks the Savepoints adopted from a stop-with-savepoint.
+const stopAdoptedFrom = "stop-with-savepoint"
+
 // stopDone adopts the stop's savepoint, then clears the stop: a crash in
 // between adopts it again, which finds the same Savepoint.
 func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
 	stop := p.session().Stop
+	if !p.obj.GetDeletionTimestamp().IsZero() {
+		why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if why != "" {
+			// No Savepoint can be made in a namespace being deleted.
+			err := r.retain.keep(ctx, p.obj, retained{
+				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), UID: string(p.obj.GetUID()),
+				Name: adoptedName(p.obj.GetName(), stop.Origin, path), Path: path, Origin: stop.Origin,
+			}, why)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+				p.session().Stop = nil
+				p.session().StoppedByManager = true
+				p.job.State = "FINISHED"
+			})
+		}
+	}
 	name, _, err := adopt(ctx, r.client, adoption{
 		Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: path,
-		JobID: stop.JobID, Origin: stop.Origin, From: "stop-with-savepoint", Format: stop.Format,
+		JobID: stop.JobID, Origin: stop.Origin, From: stopAdoptedFrom, Format: stop.Format,
 	})
 	if err != nil {
 		return ctrl.Result{}, err
@@ -729,9 +811,18 @@ func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionPar
 }
 
 // finalize cancels the job of a deleted parent. The webhook admitted the
-// delete only once no savepoints were attached.
+// delete only once no savepoints were attached. A stop-with-savepoint in
+// flight is followed to its end first: the savepoint it takes is adopted
+// like any other, never left behind unrecorded.
 func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
-	if id := p.job.JobID; id != "" && p.obj.GetAnnotations()[cmfv1.ForceDeleteAnnotation] != "true" {
+	forced := p.obj.GetAnnotations()[cmfv1.ForceDeleteAnnotation] == "true"
+	if stop := p.session().Stop; stop != nil {
+		if !forced {
+			return r.pollStop(ctx, p, fc)
+		}
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "Orphaned", "Delete", "deleted with %s=true while stopping job %s: if Flink completes stop %s, its savepoint is not recorded", cmfv1.ForceDeleteAnnotation, stop.JobID, stop.TriggerID)
+	}
+	if id := p.job.JobID; id != "" && !forced {
 		state, err := fc.JobState(ctx, id)
 		switch {
 		case errors.Is(err, flink.ErrJobNotFound):
@@ -739,6 +830,15 @@ func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *
 			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, oneLine(err), cmfv1.ForceDeleteAnnotation)
 			return r.unreachable(ctx, p, err)
 		case !jobTerminal(state):
+			why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if why != "" {
+				// Nobody asked for this job's state to go: it is stopped with
+				// a savepoint, kept like the namespace's other savepoints.
+				return r.startStop(ctx, p, fc, cmfv1.OriginSuspend)
+			}
 			if err := fc.CancelJob(ctx, id); err != nil && !errors.Is(err, flink.ErrJobNotFound) {
 				return r.unreachable(ctx, p, err)
 			}
@@ -749,10 +849,10 @@ func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *
 }
 
 func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent) error {
-	if !controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) {
+	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		return nil
 	}
-	return r.client.Update(ctx, p.obj)
+	return patchMeta(ctx, r.client, p.obj, func() { controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) })
 }
 
 // unreachable records that the pool's JobManager did not answer and tries

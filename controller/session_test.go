@@ -69,6 +69,7 @@ func TestSessionMode(t *testing.T) {
 	t.Run("a manager killed mid-submit runs the job once", s.testCrashMidSubmit)
 	t.Run("a manager killed mid-stop keeps the savepoint", s.testCrashMidStop)
 	t.Run("deleting a parent cancels its job", s.testDeleteParent)
+	t.Run("deleting a parent mid-stop keeps the stop's savepoint", s.testDeleteMidStop)
 	t.Run("a job already running under the parent's name is taken over, not started twice", s.testTakeOver)
 }
 
@@ -379,6 +380,36 @@ func (s *sessionSuite) testDeleteParent(t *testing.T) {
 		return apierrors.IsNotFound(s.c.Get(context.Background(), client.ObjectKeyFromObject(app), &cmfv1.FlinkApplication{}))
 	}, 30*time.Second, 20*time.Millisecond, "the application is gone")
 	assert.Equal(t, "CANCELED", s.flinkState(t, job), "its job was cancelled")
+}
+
+func (s *sessionSuite) testDeleteMidStop(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t)
+	app := s.application(t, ns, "stopping", nil)
+	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
+	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+
+	// Flink stops the job with a savepoint; the manager cannot learn the
+	// outcome until the proxy heals.
+	s.proxy.Fail("GET", `^/jobs/[^/]+/savepoints/`, 503, -1)
+	defer s.proxy.Heal()
+	s.patchApp(t, app, `{"spec":{"job":{"state":"suspended"}}}`)
+	s.waitApp(t, app, "stop recorded", func(a *cmfv1.FlinkApplication) bool { return a.Status.Session.Stop != nil })
+	require.Eventually(t, func() bool { return s.flinkState(t, job) == "FINISHED" }, 30*time.Second, 50*time.Millisecond, "Flink did stop it")
+
+	require.NoError(t, s.c.Delete(ctx, app))
+	polled := s.proxy.Count("GET", `^/jobs/[^/]+/savepoints/`)
+	require.Eventually(t, func() bool { return s.proxy.Count("GET", `^/jobs/[^/]+/savepoints/`) >= polled+2 }, 30*time.Second, 20*time.Millisecond, "the manager keeps asking")
+	kept := &cmfv1.FlinkApplication{}
+	require.NoError(t, s.c.Get(ctx, client.ObjectKeyFromObject(app), kept), "the application waits for its stop's outcome")
+	assert.NotNil(t, kept.DeletionTimestamp)
+
+	s.proxy.Heal()
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(s.c.Get(ctx, client.ObjectKeyFromObject(app), &cmfv1.FlinkApplication{}))
+	}, 30*time.Second, 20*time.Millisecond, "the application is gone")
+	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "stopping", cmfv1.OriginSuspend)
+	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"), "the stop's savepoint is kept and recorded")
 }
 
 func (s *sessionSuite) testTakeOver(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -56,6 +57,29 @@ func waitGone(t *testing.T, c client.Client, obj client.Object) {
 	require.Eventually(t, func() bool {
 		return apierrors.IsNotFound(c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object)))
 	}, 30*time.Second, 10*time.Millisecond, "%s still exists", obj.GetName())
+}
+
+// assertNoEvent checks that no event of reason about obj was recorded.
+func assertNoEvent(t *testing.T, c client.Client, obj client.Object, reason string) {
+	t.Helper()
+	var events eventsv1.EventList
+	require.NoError(t, c.List(context.Background(), &events, client.InNamespace(obj.GetNamespace())))
+	for _, e := range events.Items {
+		assert.False(t, e.Regarding.UID == obj.GetUID() && e.Reason == reason, "event %s for %s: %s", reason, obj.GetName(), e.Note)
+	}
+}
+
+// logEvents logs the events about obj, to explain a failure.
+func logEvents(t *testing.T, c client.Client, obj client.Object) {
+	t.Helper()
+	time.Sleep(2 * time.Second) // events are written asynchronously; this explains a failure, it decides nothing
+	var events eventsv1.EventList
+	require.NoError(t, c.List(context.Background(), &events, client.InNamespace(obj.GetNamespace())))
+	for _, e := range events.Items {
+		if e.Regarding.UID == obj.GetUID() {
+			t.Logf("event %s %s: %s", e.CreationTimestamp.Format("15:04:05"), e.Reason, e.Note)
+		}
+	}
 }
 
 // requireEvent waits for an event of reason about obj.

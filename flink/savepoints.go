@@ -247,3 +247,16 @@ func notFoundAs(err error, kind error) error {
 	}
 	return err
 }
+
+// NormalizePath makes savepoint locations comparable: Flink reports
+// file:/x where a user writes file:///x or /x.
+func NormalizePath(p string) string {
+	p = strings.TrimSuffix(p, "/")
+	if rest, ok := strings.CutPrefix(p, "file://"); ok {
+		return "file:" + rest
+	}
+	if strings.HasPrefix(p, "/") {
+		return "file:" + p
+	}
+	return p
+}

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -19,8 +22,8 @@ import (
 )
 
 // savepointDefaulter fills in what a user may leave out of a Savepoint:
-// formatType, backoffLimit, a name, and the parent label. Nothing else
-// changes.
+// formatType, backoffLimit, a name, and the parent label; and it adds the
+// dispose finalizer. Nothing else changes.
 type savepointDefaulter struct {
 	now func() time.Time
 }
@@ -47,6 +50,14 @@ func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) ad
 	kind, parent := sp.Parent()
 	if sp.Name == "" && sp.GenerateName == "" && parent != "" {
 		sp.Name = GenerateName(parent, d.now())
+	}
+	if parent != "" {
+		// From the first moment, not when the controller first sees it: a
+		// delete that read the object before a finalizer was added deletes
+		// it outright, even one added while its admission ran, and the
+		// controller may have sent the trigger by then. Its data would be
+		// orphaned.
+		controllerutil.AddFinalizer(&sp, cmfv1.DisposeFinalizer)
 	}
 	if label := parentLabel(kind); label != "" && len(validation.IsValidLabelValue(parent)) == 0 {
 		if sp.Labels == nil {
@@ -126,6 +137,9 @@ func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) 
 		return v.requireAccess(ctx, req, "update", &sp, kind, parent)
 	case admissionv1.Delete:
 		resp := v.requireAccess(ctx, req, "delete", &sp, kind, parent)
+		if resp.Allowed {
+			resp = v.guardRestorePoint(ctx, req, &sp, kind, parent)
+		}
 		if resp.Allowed && sp.Status.State == cmfv1.StateCompleted && sp.Status.Path != "" {
 			hint := "detach it first to keep the data (kubectl savepoint detach " + sp.Name + ")"
 			if kind == cmfv1.ParentStatement {
@@ -148,7 +162,11 @@ func (v *savepointValidator) validateCreate(ctx context.Context, req admission.R
 		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q does not exist in namespace %s: create the %s first, or name an existing one",
 			sp.Name, field, parent, req.Namespace, kind))
 	}
-	if obj.GetDeletionTimestamp() != nil {
+	// The manager still records a savepoint it took for a parent that is
+	// being deleted (a stop-with-savepoint in flight): data is never left
+	// behind unrecorded.
+	managerAdopts := (v.managerUser == "" || req.UserInfo.Username == v.managerUser) && sp.Annotations[cmfv1.AdoptedPathAnnotation] != ""
+	if obj.GetDeletionTimestamp() != nil && !managerAdopts {
 		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q is being deleted: no new savepoints can attach to it", sp.Name, field, parent))
 	}
 	if resp := v.requireManagerToAdopt(req, sp, nil); !resp.Allowed {
@@ -190,6 +208,48 @@ func (v *savepointValidator) requireManagerToAdopt(req admission.Request, sp, ol
 			sp.Name, key))
 	}
 	return admission.Allowed("")
+}
+
+// guardRestorePoint refuses to dispose of the savepoint a parent will
+// resume or start from: the next resume would fail, its state lost. A
+// forced delete (which keeps the data), a detach, the manager's own
+// deletes and a namespace's deletion (which keeps the data) pass.
+func (v *savepointValidator) guardRestorePoint(ctx context.Context, req admission.Request, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	if (v.managerUser != "" && req.UserInfo.Username == v.managerUser) ||
+		sp.Annotations[cmfv1.ForceDeleteAnnotation] == "true" || sp.Annotations[cmfv1.DetachedAsAnnotation] != "" ||
+		sp.Status.State != cmfv1.StateCompleted {
+		return admission.Allowed("")
+	}
+	var parents rules.Parents
+	var apps cmfv1.FlinkApplicationList
+	var stmts cmfv1.StatementList
+	var siblings cmfv1.SavepointList
+	for _, list := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&apps, []client.ListOption{client.InNamespace(req.Namespace)}},
+		{&stmts, []client.ListOption{client.InNamespace(req.Namespace)}},
+		{&siblings, []client.ListOption{client.InNamespace(req.Namespace), client.MatchingFields{rules.IndexParent: rules.ParentKey(kind, parent)}}},
+	} {
+		if err := v.lookups.Cache.List(ctx, list.list, list.opts...); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
+	parents.Applications, parents.Statements = apps.Items, stmts.Items
+	why := rules.RestorePoint(sp, siblings.Items, parents)
+	if why == "" {
+		return admission.Allowed("")
+	}
+	ns := &corev1.Namespace{}
+	if err := v.lookups.Live.Get(ctx, client.ObjectKey{Name: req.Namespace}, ns); err == nil && !ns.DeletionTimestamp.IsZero() {
+		return admission.Allowed("") // a namespace's deletion keeps the data (the manager's bulk-delete policy)
+	}
+	ways := "delete it with --force to keep the data (kubectl savepoint delete " + sp.Name + " --force), detach it (kubectl savepoint detach " + sp.Name + "), or change " + string(kind) + " " + parent + " first"
+	if kind == cmfv1.ParentStatement {
+		ways = "delete it with --force to keep the data (kubectl savepoint delete " + sp.Name + " --force), or change the statement first"
+	}
+	return admission.Denied(fmt.Sprintf("Savepoint %s: %s, and deleting it would dispose its data at %s: %s", sp.Name, why, sp.Status.Path, ways))
 }
 
 // requireAccess allows the request only if its user may verb the parent.

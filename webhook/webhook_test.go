@@ -66,6 +66,7 @@ func TestWebhook(t *testing.T) {
 	t.Run("only the manager adopts savepoints taken outside", s.testAdoption)
 	t.Run("dry-run behaves like a real apply, without side effects", s.testDryRun)
 	t.Run("warnings where the seed only advises", s.testWarnings)
+	t.Run("a restore point cannot be disposed", s.testRestorePoint)
 }
 
 func (s *suite) testDefaults(t *testing.T) {
@@ -85,6 +86,7 @@ func (s *suite) testDefaults(t *testing.T) {
 	assert.Equal(t, map[string]string{cmfv1.ApplicationLabel: "orders"}, sp.Labels)
 	assert.Equal(t, map[string]string{"team": "payments"}, sp.Annotations, "nothing else changes")
 	assert.Equal(t, "file:///savepoints/", sp.Spec.Path)
+	assert.Equal(t, []string{cmfv1.DisposeFinalizer}, sp.Finalizers, "the dispose finalizer is there from creation: a delete racing the controller cannot skip it")
 
 	named := &cmfv1.Savepoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "nightly-"},
@@ -95,6 +97,46 @@ func (s *suite) testDefaults(t *testing.T) {
 	assert.Equal(t, cmfv1.FormatNative, named.Spec.FormatType)
 	assert.Equal(t, ptr.To[int32](0), named.Spec.BackoffLimit)
 	assert.Equal(t, "clicks", named.Labels[cmfv1.StatementLabel])
+}
+
+func (s *suite) testRestorePoint(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	require.NoError(t, s.c.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders"},
+		Spec: cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar", State: cmfv1.JobSuspended}}}))
+	older := s.savepoint(t, ns, "older", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/older")
+	older.Status.ResultTimestamp = &metav1.Time{Time: time.Now().Add(-time.Hour)}
+	require.NoError(t, s.c.Status().Update(ctx, older))
+	newest := s.savepoint(t, ns, "newest", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/newest")
+	require.NoError(t, s.c.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders-v2"},
+		Spec: cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar",
+			StartFromSavepoint: &cmfv1.StartFromSavepoint{InitialSavepointPath: "file:///sp/older"}}}}))
+
+	tests := []struct {
+		name string
+		sp   *cmfv1.Savepoint
+		want string
+	}{
+		{"the newest of a suspended application", newest, "Savepoint newest: FlinkApplication orders will resume from it (its newest COMPLETED savepoint), and deleting it would dispose its data at file:/sp/newest: delete it with --force to keep the data (kubectl savepoint delete newest --force), detach it (kubectl savepoint detach newest), or change FlinkApplication orders first"},
+		{"named by another application's startFromSavepoint", older, "Savepoint older: FlinkApplication orders-v2 starts from it (spec.job.startFromSavepoint), and deleting it would dispose its data at file:/sp/older: delete it with --force to keep the data (kubectl savepoint delete older --force), detach it (kubectl savepoint detach older), or change FlinkApplication orders first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requireDenied(t, s.c.Delete(ctx, tt.sp, client.DryRunAll), tt.want)
+			requireDenied(t, s.c.Delete(ctx, tt.sp), tt.want)
+			assert.NoError(t, s.c.Get(ctx, client.ObjectKeyFromObject(tt.sp), &cmfv1.Savepoint{}), "still there")
+		})
+	}
+
+	t.Run("a forced delete keeps the data, so it passes", func(t *testing.T) {
+		s.annotate(t, older, cmfv1.ForceDeleteAnnotation, "true")
+		require.NoError(t, s.c.Delete(ctx, older, client.DryRunAll))
+	})
+	t.Run("a namespace's deletion keeps the data, so it passes", func(t *testing.T) {
+		// No namespace controller runs here: the namespace stays Terminating.
+		require.NoError(t, s.c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+		require.NoError(t, s.c.Delete(ctx, newest, client.DryRunAll))
+	})
 }
 
 func (s *suite) testParentExists(t *testing.T) {
@@ -198,7 +240,7 @@ func (s *suite) testParentDelete(t *testing.T) {
 	s.savepoint(t, ns, "fresh-1", cmfv1.SavepointSpec{Application: "fresh"}, "", "")
 	requireDenied(t, s.c.Delete(ctx, other), "FlinkApplication fresh cannot be deleted while 1 savepoint(s) are attached (fresh-1)")
 
-	require.NoError(t, s.c.DeleteAllOf(ctx, &cmfv1.Savepoint{}, client.InNamespace(ns), client.MatchingFields{"spec.statement": "clicks"}))
+	s.deleteAsController(t, s.savepointNamed(t, ns, "clicks-1"))
 	require.NoError(t, s.c.Delete(ctx, stmt), "no savepoints left")
 }
 
@@ -352,7 +394,8 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 		require.NoError(t, s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "orders"}, app))
 		app.Spec.Job.StartFromSavepoint = &cmfv1.StartFromSavepoint{SavepointName: "orders-done"}
 		require.NoError(t, s.c.Update(ctx, app))
-		require.NoError(t, s.c.Delete(ctx, own))
+		s.annotate(t, own, cmfv1.ForceDeleteAnnotation, "true") // it is app's restore point: only a forced delete passes
+		s.deleteAsController(t, own)
 		app.Spec.Job.Args = []string{"--verbose"}
 		require.NoError(t, s.c.Update(ctx, app), "other edits are not blocked by a savepoint deleted since")
 	})
@@ -537,6 +580,33 @@ func (s *suite) savepoint(t *testing.T, ns, name string, spec cmfv1.SavepointSpe
 		require.NoError(t, s.c.Status().Update(ctx, sp))
 	}
 	return sp
+}
+
+// annotate sets an annotation with a merge patch, as the plugin does.
+func (s *suite) annotate(t *testing.T, sp *cmfv1.Savepoint, key, value string) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, key, value)
+	require.NoError(t, s.c.Patch(context.Background(), sp, client.RawPatch(types.MergePatchType, []byte(patch))))
+}
+
+func (s *suite) savepointNamed(t *testing.T, ns, name string) *cmfv1.Savepoint {
+	t.Helper()
+	sp := &cmfv1.Savepoint{}
+	require.NoError(t, s.c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, sp))
+	return sp
+}
+
+// deleteAsController deletes sp and, as the controller would once it is
+// done with it, removes its dispose finalizer (the webhook adds it at
+// creation; no controller runs here).
+func (s *suite) deleteAsController(t *testing.T, sp *cmfv1.Savepoint) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, s.c.Delete(ctx, sp))
+	require.NoError(t, client.IgnoreNotFound(s.c.Patch(ctx, sp, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`)))))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(s.c.Get(ctx, client.ObjectKeyFromObject(sp), &cmfv1.Savepoint{}))
+	}, 10*time.Second, 10*time.Millisecond, "%s gone", sp.Name)
 }
 
 // user is a real user of the API server with a Role in ns.

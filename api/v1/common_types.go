@@ -18,6 +18,10 @@ const (
 	// skip disposal: the resource goes at once and its data stays, orphaned
 	// (`kubectl savepoint delete --force`).
 	ForceDeleteAnnotation = "cmf.confluent.io/force-delete"
+	// DetachedAsAnnotation records, before an attached Savepoint is deleted
+	// for a detach, the DetachedSavepoint that keeps its data: its deletion
+	// then never disposes, even if the DetachedSavepoint is deleted meanwhile.
+	DetachedAsAnnotation = "cmf.confluent.io/detached-as"
 	// AdoptedPathAnnotation marks a Savepoint the manager adopted: a
 	// savepoint taken outside a Savepoint resource (a suspend, an upgrade,
 	// the Flink Kubernetes Operator, Flink's REST or CLI) at this exact path.
@@ -107,6 +111,11 @@ type SessionStatus struct {
 	// change redeploys from spec startFromSavepoint.
 	// +optional
 	DeployedNonce *int64 `json:"deployedNonce,omitempty"`
+	// RestURL is the JobManager REST endpoint the current job was deployed
+	// to. The job is stopped, cancelled and its savepoints reached there,
+	// even after the ComputePool changes its URL or is deleted.
+	// +optional
+	RestURL string `json:"restURL,omitempty"`
 	// Submitted is false between recording a deploy and Flink accepting it.
 	// +optional
 	Submitted bool `json:"submitted,omitempty"`

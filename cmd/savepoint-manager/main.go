@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"net/http"
@@ -38,6 +39,8 @@ type flags struct {
 	mutatingConfig   string
 	validatingConfig string
 	serviceAccount   string
+	bulkDeletePolicy string
+	retentionNS      string
 }
 
 func main() {
@@ -55,6 +58,8 @@ func main() {
 	flag.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "savepoint-manager-mutating", "The MutatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.validatingConfig, "validating-webhook-configuration", "savepoint-manager-validating", "The ValidatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.serviceAccount, "service-account", "savepoint-manager", "The manager's service account: its own changes to savepoints need no rights on their parents.")
+	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(controller.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
+	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -96,7 +101,11 @@ func run(f flags) error {
 	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	if err := controller.Setup(mgr, controller.Options{RestURLTemplate: f.restURLTemplate}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{
+		RestURLTemplate:    f.restURLTemplate,
+		BulkDeletePolicy:   controller.BulkDeletePolicy(f.bulkDeletePolicy),
+		RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
+	}); err != nil {
 		return fmt.Errorf("set up the controllers: %w", err)
 	}
 	certsReady := make(<-chan struct{})

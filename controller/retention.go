@@ -1,0 +1,212 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+)
+
+// BulkDeletePolicy says what happens to the data of a COMPLETED attached
+// savepoint that is deleted in bulk: with its namespace, or with the
+// Savepoint CRD. No user asked for that savepoint to go, so by default its
+// data is kept.
+type BulkDeletePolicy string
+
+const (
+	// BulkDetach keeps the data and records it as a DetachedSavepoint in the
+	// retention namespace, findable with kubectl savepoint list --detached -A
+	// and restorable with kubectl savepoint start. Where no DetachedSavepoint
+	// can be made (the CRDs or the retention namespace are going too), it
+	// keeps the data as BulkKeep does.
+	BulkDetach BulkDeletePolicy = "detach"
+	// BulkKeep keeps the data and records its path in a Warning event and
+	// the manager's log.
+	BulkKeep BulkDeletePolicy = "keep"
+	// BulkDispose disposes the data, as an explicit delete does.
+	BulkDispose BulkDeletePolicy = "dispose"
+)
+
+// Labels and annotations on a DetachedSavepoint that keeps the data of a
+// savepoint deleted in bulk.
+const (
+	// RetainedFromNamespaceLabel is the namespace the savepoint was in.
+	RetainedFromNamespaceLabel = "cmf.confluent.io/retained-from-namespace"
+	// RetainedFromAnnotation is "<namespace>/<Kind>/<parent>/<savepoint>".
+	RetainedFromAnnotation = "cmf.confluent.io/retained-from"
+)
+
+// savepointCRD is the CustomResourceDefinition of Savepoints: while it is
+// being deleted, every Savepoint goes with it.
+const savepointCRD = "savepoints.cmf.confluent.io"
+
+// retained is a savepoint's data to keep when it goes in bulk.
+type retained struct {
+	Namespace string
+	Kind      cmfv1.ParentKind
+	Parent    string
+	// Name is the Savepoint's name, or for a stop's savepoint never
+	// adopted, a name made for it.
+	Name   string
+	UID    string
+	Path   string
+	Origin cmfv1.SavepointOrigin
+}
+
+// retainer keeps the data of savepoints deleted in bulk, by policy.
+type retainer struct {
+	client client.Client
+	// live reads the namespace and the CRD past the cache: a deletion is
+	// decided on what the API server says now.
+	live      client.Reader
+	events    recorder.EventRecorder
+	policy    BulkDeletePolicy
+	namespace string
+}
+
+// bulkDeletion says why an object of namespace deleted at deleted goes in
+// bulk: its namespace, or the Savepoint CRD, was being deleted by then.
+// Empty: it was deleted on its own (an explicit delete that came first
+// stays explicit, whatever is deleted after it).
+func (r *retainer) bulkDeletion(ctx context.Context, namespace string, deleted *metav1.Time) (string, error) {
+	before := func(t *metav1.Time) bool { return deleted == nil || !deleted.Before(t) }
+	ns := &corev1.Namespace{}
+	switch err := r.live.Get(ctx, client.ObjectKey{Name: namespace}, ns); {
+	case apierrors.IsNotFound(err):
+		return "namespace " + namespace + " is gone", nil
+	case err != nil:
+		return "", err
+	case !ns.DeletionTimestamp.IsZero() && before(ns.DeletionTimestamp):
+		return "namespace " + namespace + " is being deleted", nil
+	}
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	switch err := r.live.Get(ctx, client.ObjectKey{Name: savepointCRD}, crd); {
+	case apierrors.IsNotFound(err):
+		return "the Savepoint CRD is gone", nil
+	case err != nil:
+		return "", err
+	case !crd.GetDeletionTimestamp().IsZero() && before(crd.GetDeletionTimestamp()):
+		return "the Savepoint CRD " + savepointCRD + " is being deleted", nil
+	}
+	return "", nil
+}
+
+// keep records the data of a savepoint deleted in bulk (why) by the
+// policy, other than dispose, and says where it is on about (an event's
+// object). It is safe to repeat: the DetachedSavepoint's name is derived
+// from what it keeps.
+func (r *retainer) keep(ctx context.Context, about runtime.Object, s retained, why string) error {
+	if r.policy == BulkDetach && r.namespace != "" {
+		name, err := r.detach(ctx, s)
+		if err == nil {
+			r.events.Eventf(about, nil, corev1.EventTypeNormal, "Retained", "Delete",
+				"%s: savepoint data at %s kept as DetachedSavepoint %s/%s (start from it with kubectl savepoint start --savepoint %s)", why, s.Path, r.namespace, name, name)
+			return nil
+		}
+		if !cannotDetach(err) {
+			return err
+		}
+		why += "; no DetachedSavepoint can be made (" + oneLine(err) + ")"
+	}
+	logf.FromContext(ctx).Info("savepoint deleted in bulk: data kept, nothing refers to it any more",
+		"reason", why, "path", s.Path, "namespace", s.Namespace, "savepoint", s.Name, "parent", string(s.Kind)+"/"+s.Parent)
+	r.events.Eventf(about, nil, corev1.EventTypeWarning, "Kept", "Delete",
+		"%s: savepoint data at %s kept; no resource refers to it any more: import it to use it again (kubectl savepoint import NAME --path %s)", why, s.Path, s.Path)
+	return nil
+}
+
+// cannotDetach: the DetachedSavepoint cannot be made where it should go
+// (the retention namespace or the CRD is going, or there is none).
+func cannotDetach(err error) bool {
+	return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) || meta404(err)
+}
+
+func meta404(err error) bool {
+	return strings.Contains(err.Error(), "no matches for kind")
+}
+
+// detach creates the DetachedSavepoint that keeps s, and returns its name.
+// The name is <namespace>.<savepoint> when that is free or holds the same
+// path; else the same with a suffix derived from the savepoint's UID.
+func (r *retainer) detach(ctx context.Context, s retained) (string, error) {
+	ns := &corev1.Namespace{}
+	if err := r.live.Get(ctx, client.ObjectKey{Name: r.namespace}, ns); err != nil {
+		return "", err
+	}
+	if !ns.DeletionTimestamp.IsZero() {
+		return "", apierrors.NewForbidden(corev1.Resource("namespaces"), r.namespace, fmt.Errorf("the retention namespace %s is being deleted", r.namespace))
+	}
+	var lastErr error
+	for _, name := range retainedNames(s) {
+		dsp := &cmfv1.DetachedSavepoint{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace:   r.namespace,
+				Name:        name,
+				Labels:      map[string]string{RetainedFromNamespaceLabel: s.Namespace},
+				Annotations: map[string]string{RetainedFromAnnotation: fmt.Sprintf("%s/%s/%s/%s", s.Namespace, s.Kind, s.Parent, s.Name)},
+			},
+			Spec: cmfv1.DetachedSavepointSpec{Path: s.Path},
+		}
+		err := r.client.Create(ctx, dsp)
+		if err == nil {
+			return name, r.setOrigin(ctx, dsp, s.Origin)
+		}
+		lastErr = err
+		if apierrors.IsAlreadyExists(err) || isNameTaken(err) {
+			existing := &cmfv1.DetachedSavepoint{}
+			if gerr := r.live.Get(ctx, client.ObjectKey{Namespace: r.namespace, Name: name}, existing); gerr == nil && flink.NormalizePath(existing.Spec.Path) == flink.NormalizePath(s.Path) {
+				return name, nil // made before a crash or by another replica
+			}
+			continue
+		}
+		return "", err
+	}
+	return "", lastErr
+}
+
+// isNameTaken: the webhook refused the name, claimed by a DetachedSavepoint
+// of another namespace (their names are unique across namespaces).
+func isNameTaken(err error) bool {
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "unique across all namespaces")
+}
+
+func (r *retainer) setOrigin(ctx context.Context, dsp *cmfv1.DetachedSavepoint, origin cmfv1.SavepointOrigin) error {
+	if origin == "" {
+		return nil
+	}
+	dsp.Status.State = cmfv1.StateCompleted
+	dsp.Status.Origin = origin
+	return r.client.Status().Update(ctx, dsp)
+}
+
+// retainedNames are the names a retained savepoint's DetachedSavepoint may
+// take, in order: readable first, then made unique.
+func retainedNames(s retained) []string {
+	const maxName = 253
+	base := s.Namespace + "." + s.Name
+	sum := sha256.Sum256([]byte(s.Namespace + "/" + s.Name + "/" + s.UID + "/" + flink.NormalizePath(s.Path)))
+	suffix := "-" + hex.EncodeToString(sum[:])[:10]
+	unique := base
+	if len(unique)+len(suffix) > maxName {
+		unique = strings.TrimRight(unique[:maxName-len(suffix)], "-.")
+	}
+	unique += suffix
+	if len(base) > maxName {
+		return []string{unique}
+	}
+	return []string{base, unique}
+}
