@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -727,7 +728,45 @@ func (r *SavepointReconciler) disposalPending(ctx context.Context, sp *cmfv1.Sav
 	return ctrl.Result{RequeueAfter: r.backoff(2)}, err
 }
 
+// maxDeletedPaths bounds a parent's record of deleted savepoint paths.
+const maxDeletedPaths = 20
+
+// remember records on a session-mode parent that the savepoint at sp's path
+// was deleted, so that it is never adopted again from the job's checkpoint
+// history.
+func (r *SavepointReconciler) remember(ctx context.Context, sp *cmfv1.Savepoint) error {
+	if sp.Status.Path == "" {
+		return nil
+	}
+	kind, name := sp.Parent()
+	var parent client.Object
+	var session **cmfv1.SessionStatus
+	switch kind {
+	case cmfv1.ParentApplication:
+		app := &cmfv1.FlinkApplication{}
+		parent, session = app, &app.Status.Session
+	case cmfv1.ParentStatement:
+		stmt := &cmfv1.Statement{}
+		parent, session = stmt, &stmt.Status.Session
+	default:
+		return nil
+	}
+	if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, parent); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if *session == nil || slices.Contains((*session).DeletedPaths, sp.Status.Path) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(parent.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	paths := append((*session).DeletedPaths, sp.Status.Path)
+	(*session).DeletedPaths = paths[max(0, len(paths)-maxDeletedPaths):]
+	return client.IgnoreNotFound(r.client.Status().Patch(ctx, parent, patch))
+}
+
 func (r *SavepointReconciler) removeFinalizer(ctx context.Context, sp *cmfv1.Savepoint) error {
+	if err := r.remember(ctx, sp); err != nil {
+		return err
+	}
 	patch := client.MergeFromWithOptions(sp.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(sp, cmfv1.DisposeFinalizer)
 	return client.IgnoreNotFound(r.client.Patch(ctx, sp, patch))

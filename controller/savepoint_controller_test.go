@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -69,6 +70,7 @@ func TestSavepointLifecycle(t *testing.T) {
 	t.Run("delete disposes; unreachable keeps; force orphans", s.testDelete)
 	t.Run("detach keeps the data, also across a crash", s.testDetach)
 	t.Run("the parent keeps a finalizer while savepoints are attached", s.testParentFinalizer)
+	t.Run("the manager's finalizers never strip fields it does not know", s.testUnknownFields)
 	t.Run("ABANDONED when the job is gone, also mid-flight", s.testJobGone)
 	t.Run("metrics", s.testMetrics)
 }
@@ -322,6 +324,44 @@ func (s *suite) testDetach(t *testing.T) {
 		waitGone(t, s.c, sp)
 		assert.DirExists(t, flinkharness.LocalPath(sp.Status.Path), "a detach never disposes")
 	})
+}
+
+func (s *suite) testUnknownFields(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	// Fields the CRD keeps and our Go types lack, as the README advertises.
+	app := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "cmf.confluent.io/v1", "kind": "FlinkApplication",
+		"metadata": map[string]any{"namespace": ns, "name": "shaped", "annotations": map[string]any{cmfv1.RestURLAnnotation: s.proxy.URL}},
+		"spec": map[string]any{
+			"job":              map[string]any{"jarURI": "local:///opt/flink/job.jar"},
+			"mode":             "native",
+			"podTemplate":      map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "flink-main-container", "env": []any{map[string]any{"name": "TZ", "value": "UTC"}}}}}},
+			"ingress":          map[string]any{"template": "{{name}}.flink.example.com"},
+			"logConfiguration": map[string]any{"log4j-console.properties": "rootLogger.level = INFO"},
+		},
+	}}
+	require.NoError(t, s.c.Create(ctx, app))
+	want, _, _ := unstructured.NestedMap(app.Object, "spec")
+
+	sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "shaped", Path: t.TempDir()}), cmfv1.StateCompleted)
+	stored := &unstructured.Unstructured{}
+	stored.SetGroupVersionKind(app.GroupVersionKind())
+	require.Eventually(t, func() bool {
+		require.NoError(t, s.c.Get(ctx, client.ObjectKeyFromObject(app), stored))
+		return containsString(stored.GetFinalizers(), cmfv1.ParentFinalizer)
+	}, 10*time.Second, 10*time.Millisecond, "the parent finalizer is added")
+	got, _, _ := unstructured.NestedMap(stored.Object, "spec")
+	assert.Equal(t, want, got, "adding the parent finalizer kept the whole spec")
+
+	require.NoError(t, s.c.Delete(ctx, sp))
+	waitGone(t, s.c, sp)
+	require.Eventually(t, func() bool {
+		require.NoError(t, s.c.Get(ctx, client.ObjectKeyFromObject(app), stored))
+		return !containsString(stored.GetFinalizers(), cmfv1.ParentFinalizer)
+	}, 10*time.Second, 10*time.Millisecond, "the parent finalizer is removed")
+	got, _, _ = unstructured.NestedMap(stored.Object, "spec")
+	assert.Equal(t, want, got, "removing the parent finalizer kept the whole spec")
 }
 
 func (s *suite) testParentFinalizer(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -586,7 +587,7 @@ func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, f
 		if cp.ID <= p.session().AdoptedCheckpointID || cp.Status == "IN_PROGRESS" {
 			continue
 		}
-		if cp.IsSavepoint && cp.Status == "COMPLETED" && cp.ExternalPath != "" {
+		if cp.IsSavepoint && cp.Status == "COMPLETED" && cp.ExternalPath != "" && !deleted(p.session().DeletedPaths, cp.ExternalPath) {
 			name, created, err := adopt(ctx, r.client, adoption{
 				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: cp.ExternalPath,
 				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: "checkpoint-history",
@@ -601,6 +602,11 @@ func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, f
 		newest = max(newest, cp.ID)
 	}
 	return newest, nil
+}
+
+// deleted says whether path is among a parent's deleted savepoint paths.
+func deleted(paths []string, path string) bool {
+	return slices.ContainsFunc(paths, func(p string) bool { return flink.NormalizePath(p) == flink.NormalizePath(path) })
 }
 
 // startStop records a stop-with-savepoint and sends it.

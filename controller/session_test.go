@@ -65,6 +65,7 @@ func TestSessionMode(t *testing.T) {
 	t.Run("application: a bad jar or class is a condition, not a retry storm", s.testBadClass)
 	t.Run("the pool may come after its parents; its status", s.testPoolLater)
 	t.Run("a savepoint taken outside is adopted once", s.testManualAdoption)
+	t.Run("a deleted savepoint is never adopted again, even while another is in flight", s.testDeletedStaysDeleted)
 	t.Run("statement: run, savepoint, stop, resume, start from its own savepoint", s.testStatement)
 	t.Run("a manager killed mid-submit runs the job once", s.testCrashMidSubmit)
 	t.Run("a manager killed mid-stop keeps the savepoint", s.testCrashMidStop)
@@ -263,6 +264,42 @@ func (s *sessionSuite) testManualAdoption(t *testing.T) {
 	waitGone(t, s.c, &adopted)
 	time.Sleep(10 * sessionOptions.SessionPollInterval)
 	assert.Empty(t, s.savepointsOf(t, ns, cmfv1.ParentApplication, "handmade"), "a deleted adopted savepoint is not adopted again")
+	s.suspend(t, app)
+}
+
+func (s *sessionSuite) testDeletedStaysDeleted(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t)
+	app := s.application(t, ns, "forgetful", nil)
+	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
+	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	inProgress := func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateInProgress }
+	completed := func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateCompleted }
+
+	// Two savepoints in flight; the second stays in flight (its status
+	// polls fail), which holds back adoption from the job's history.
+	s.proxy.Fail("GET", `^/jobs/[^/]+/savepoints/[^/]+$`, 503, -1)
+	defer s.proxy.Heal()
+	first := s.waitSavepoint(t, s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "forgetful"}), inProgress)
+	second := s.waitSavepoint(t, s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "forgetful"}), inProgress)
+	s.proxy.Heal()
+	s.proxy.Fail("GET", `^/jobs/[^/]+/savepoints/`+second.Status.TriggerID+`$`, 503, -1)
+
+	first = s.waitSavepoint(t, first, completed)
+	require.NoError(t, s.c.Delete(ctx, first))
+	waitGone(t, s.c, first)
+	assert.NoDirExists(t, flinkharness.LocalPath(first.Status.Path), "its data was disposed")
+	before := &cmfv1.FlinkApplication{}
+	require.NoError(t, s.c.Get(ctx, client.ObjectKeyFromObject(app), before))
+
+	s.proxy.Heal()
+	s.waitSavepoint(t, second, completed)
+	s.waitApp(t, app, "the history looked at again", func(a *cmfv1.FlinkApplication) bool {
+		return a.Status.Session.AdoptedCheckpointID > before.Status.Session.AdoptedCheckpointID
+	})
+	for _, sp := range s.savepointsOf(t, ns, cmfv1.ParentApplication, "forgetful") {
+		assert.NotEqual(t, first.Status.Path, sp.Status.Path, "the deleted savepoint came back as %s", sp.Name)
+	}
 	s.suspend(t, app)
 }
 

@@ -153,6 +153,11 @@ type SessionStatus struct {
 	// suspend or upgrade savepoint. Empty starts without state.
 	// +optional
 	ResumeFrom string `json:"resumeFrom,omitempty"`
+	// DeletedPaths are the paths of this parent's savepoints that were
+	// deleted (the newest 20): a savepoint deleted is never adopted again,
+	// even while Flink's checkpoint history still lists it.
+	// +optional
+	DeletedPaths []string `json:"deletedPaths,omitempty"`
 	// AdoptedCheckpointID is the newest entry of the current job's
 	// checkpoint history already looked at for savepoints taken outside
 	// (adopted with origin MANUAL).
