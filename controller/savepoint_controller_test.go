@@ -42,6 +42,7 @@ type suite struct {
 }
 
 var testOptions = controller.Options{
+	RetentionNamespace:    "savepoint-system",
 	BackoffBase:           50 * time.Millisecond,
 	BackoffCap:            400 * time.Millisecond,
 	ForgottenTriggerGrace: time.Second,
@@ -193,6 +194,29 @@ func (s *suite) testRestart(t *testing.T) {
 		requireEvent(t, s.c, sp, "Recovered")
 	})
 
+	t.Run("two triggers in flight, both forgotten: two savepoints, each held once, nothing resent", func(t *testing.T) {
+		// Both share one target directory: the history alone must tell
+		// them apart.
+		dir := t.TempDir()
+		proxy.Fail(http.MethodGet, `/savepoints/[0-9a-f]{32}$`, http.StatusServiceUnavailable, -1)
+		sent := proxy.Count(http.MethodPost, `/savepoints$`)
+		first := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: dir})
+		s.waitFor(t, first, func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateInProgress })
+		second := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: dir})
+		s.waitFor(t, second, func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateInProgress })
+		require.Eventually(t, func() bool { return len(dirs(t, dir)) == 2 }, 20*time.Second, 20*time.Millisecond, "Flink took both")
+		s.stopCtl()
+
+		time.Sleep(4 * time.Second) // past rest.async.store-duration: Flink forgets both triggers
+		proxy.Heal()
+		s.startController()
+		first = s.waitState(t, first, cmfv1.StateCompleted)
+		second = s.waitState(t, second, cmfv1.StateCompleted)
+		assert.NotEqual(t, first.Status.Path, second.Status.Path, "one path, one Savepoint")
+		assert.ElementsMatch(t, dirNames(t, dir), []string{filepath.Base(flinkharness.LocalPath(first.Status.Path)), filepath.Base(flinkharness.LocalPath(second.Status.Path))})
+		assert.Equal(t, sent+2, proxy.Count(http.MethodPost, `/savepoints$`), "nothing sent again")
+	})
+
 	t.Run("trigger recorded, never sent", func(t *testing.T) {
 		dir := t.TempDir()
 		// The trigger is recorded in status, then its POST never reaches Flink.
@@ -332,7 +356,7 @@ func (s *suite) testUnknownFields(t *testing.T) {
 	// Fields the CRD keeps and our Go types lack, as the README advertises.
 	app := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "cmf.confluent.io/v1", "kind": "FlinkApplication",
-		"metadata": map[string]any{"namespace": ns, "name": "shaped", "annotations": map[string]any{cmfv1.RestURLAnnotation: s.proxy.URL}},
+		"metadata": map[string]any{"namespace": ns, "name": "orders", "annotations": map[string]any{cmfv1.RestURLAnnotation: s.proxy.URL}},
 		"spec": map[string]any{
 			"job":              map[string]any{"jarURI": "local:///opt/flink/job.jar"},
 			"mode":             "native",
@@ -344,7 +368,7 @@ func (s *suite) testUnknownFields(t *testing.T) {
 	require.NoError(t, s.c.Create(ctx, app))
 	want, _, _ := unstructured.NestedMap(app.Object, "spec")
 
-	sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "shaped", Path: t.TempDir()}), cmfv1.StateCompleted)
+	sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 	stored := &unstructured.Unstructured{}
 	stored.SetGroupVersionKind(app.GroupVersionKind())
 	require.Eventually(t, func() bool {

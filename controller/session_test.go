@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,6 +72,9 @@ func TestSessionMode(t *testing.T) {
 	t.Run("a manager killed mid-stop keeps the savepoint", s.testCrashMidStop)
 	t.Run("deleting a parent cancels its job", s.testDeleteParent)
 	t.Run("deleting a parent mid-stop keeps the stop's savepoint", s.testDeleteMidStop)
+	t.Run("deleting only the pool leaves the job running and says so", s.testDeletePool)
+	t.Run("deleting a namespace keeps every savepoint, findable and restorable, and leaves no job running", s.testNamespaceDeletion)
+	t.Run("a new endpoint stops the job at the old one before deploying at the new one", s.testEndpointChange)
 	t.Run("a job already running under the parent's name is taken over, not started twice", s.testTakeOver)
 }
 
@@ -447,6 +451,118 @@ func (s *sessionSuite) testDeleteMidStop(t *testing.T) {
 	}, 30*time.Second, 20*time.Millisecond, "the application is gone")
 	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "stopping", cmfv1.OriginSuspend)
 	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"), "the stop's savepoint is kept and recorded")
+}
+
+func (s *sessionSuite) testDeletePool(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t)
+	app := s.application(t, ns, "poolless", nil)
+	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
+	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+
+	require.NoError(t, s.c.Delete(ctx, &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pool"}}))
+	said := s.waitApp(t, app, "told", func(a *cmfv1.FlinkApplication) bool {
+		c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionComputePool)
+		return c != nil && c.Reason == "ComputePoolNotFound"
+	})
+	assert.Contains(t, meta.FindStatusCondition(said.Status.Conditions, controller.ConditionComputePool).Message, "job "+job+" keeps running at "+s.proxy.URL)
+	assert.Equal(t, "RUNNING", s.flinkState(t, job), "the job runs on")
+
+	// Deleting the parent still stops it, through the endpoint it ran on.
+	require.NoError(t, s.c.Delete(ctx, app))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(s.c.Get(ctx, client.ObjectKeyFromObject(app), &cmfv1.FlinkApplication{}))
+	}, 30*time.Second, 20*time.Millisecond, "the application is gone")
+	require.Eventually(t, func() bool { return s.flinkState(t, job) == "CANCELED" }, 30*time.Second, 50*time.Millisecond, "its job was cancelled where it ran")
+}
+
+func (s *sessionSuite) testNamespaceDeletion(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t)
+	app := s.application(t, ns, "doomed", nil)
+	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
+	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	completed := func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateCompleted }
+
+	dir := t.TempDir()
+	kept := []*cmfv1.Savepoint{
+		s.waitSavepoint(t, s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "doomed", Path: dir}), completed),
+		s.waitSavepoint(t, s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "doomed", Path: dir}), completed),
+	}
+	file := filepath.Join(t.TempDir(), "a-file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	s.waitSavepoint(t, s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "doomed", Path: filepath.Join(file, "below"), BackoffLimit: ptr.To[int32](0)}),
+		func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateFailed })
+	// One in flight: Flink takes it, the manager learns it only once the
+	// namespace is being deleted.
+	s.proxy.Fail("GET", `^/jobs/[^/]+/savepoints/[^/]+$`, 503, -1)
+	defer s.proxy.Heal()
+	s.waitSavepoint(t, s.savepoint(t, ns, cmfv1.SavepointSpec{Application: "doomed", Path: dir}),
+		func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateInProgress })
+	require.Eventually(t, func() bool { return len(dirNames(t, dir)) == 3 }, 30*time.Second, 20*time.Millisecond, "Flink took the one in flight")
+	before := dirNames(t, dir)
+
+	_, stderr, err := s.env.RunKubectl(ctx, "delete", "namespace", ns, "--wait=false")
+	require.NoError(t, err, stderr)
+	s.proxy.Heal()
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(s.c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}))
+	}, 3*time.Minute, 100*time.Millisecond, "the namespace controller finished")
+
+	assert.Equal(t, before, dirNames(t, dir), "nothing was disposed")
+	assert.Equal(t, "FINISHED", s.flinkState(t, job), "its job was stopped with a savepoint, not left running")
+	var retained cmfv1.DetachedSavepointList
+	require.NoError(t, s.c.List(ctx, &retained, client.InNamespace("savepoint-system"), client.MatchingLabels{controller.RetainedFromNamespaceLabel: ns}))
+	var paths []string
+	var stop *cmfv1.DetachedSavepoint
+	for i, dsp := range retained.Items {
+		paths = append(paths, filepath.Base(flinkharness.LocalPath(dsp.Spec.Path)))
+		assert.FileExists(t, filepath.Join(flinkharness.LocalPath(dsp.Spec.Path), "_metadata"), "%s keeps data that exists", dsp.Name)
+		if dsp.Status.Origin == cmfv1.OriginSuspend {
+			stop = &retained.Items[i]
+		}
+	}
+	require.NotNil(t, stop, "the final stop's savepoint is kept: %v", paths)
+	assert.ElementsMatch(t, append(before, filepath.Base(flinkharness.LocalPath(stop.Spec.Path))), paths,
+		"every COMPLETED savepoint, the one in flight and the final stop's are DetachedSavepoints; the FAILED one had no data")
+	for _, sp := range kept {
+		assert.Contains(t, paths, filepath.Base(flinkharness.LocalPath(sp.Status.Path)))
+	}
+
+	// Restorable: another namespace's application starts from the stop's.
+	other := s.namespace(t)
+	reborn := s.application(t, other, "reborn", func(a *cmfv1.FlinkApplication) {
+		a.Spec.Job.StartFromSavepoint = &cmfv1.StartFromSavepoint{SavepointName: stop.Name}
+	})
+	restored := s.waitApp(t, reborn, "running from the retained savepoint", running)
+	assert.Equal(t, stop.Spec.Path, restored.Status.JobStatus.RestoredFrom)
+	assert.Equal(t, stop.Spec.Path, s.restoredFrom(t, restored.Status.JobStatus.JobID), "Flink restored it")
+	s.suspend(t, reborn)
+}
+
+func (s *sessionSuite) testEndpointChange(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t)
+	app := s.application(t, ns, "moving", nil)
+	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
+	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+
+	// The same cluster at another address: a job "not found" at the new
+	// URL must not be deployed a second time while it runs at the old one.
+	other := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+	pool := &cmfv1.ComputePool{}
+	require.NoError(t, s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "pool"}, pool))
+	require.NoError(t, s.c.Patch(ctx, pool, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"restURL":"`+other.URL+`"}}`))))
+
+	moved := s.waitApp(t, app, "redeployed at the new endpoint", func(a *cmfv1.FlinkApplication) bool {
+		return running(a) && a.Status.JobStatus.JobID != job && a.Status.Session.RestURL == other.URL
+	})
+	assert.Equal(t, "FINISHED", s.flinkState(t, job), "stopped with a savepoint at the old endpoint")
+	upgrade := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "moving", cmfv1.OriginUpgrade)
+	assert.Equal(t, upgrade.Status.Path, moved.Status.JobStatus.RestoredFrom, "the new job starts from it")
+	assert.Equal(t, 1, s.liveJobsNamed(t, "moving"), "never two jobs")
+	requireEvent(t, s.c, app, "EndpointChanged")
+	s.suspend(t, app)
 }
 
 func (s *sessionSuite) testTakeOver(t *testing.T) {
