@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -38,6 +40,8 @@ type flags struct {
 	mutatingConfig   string
 	validatingConfig string
 	serviceAccount   string
+	jarCacheDir      string
+	certDNSNames     string
 }
 
 func main() {
@@ -55,6 +59,8 @@ func main() {
 	flag.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "savepoint-manager-mutating", "The MutatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.validatingConfig, "validating-webhook-configuration", "savepoint-manager-validating", "The ValidatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.serviceAccount, "service-account", "savepoint-manager", "The manager's service account: its own changes to savepoints need no rights on their parents.")
+	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
+	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -96,13 +102,14 @@ func run(f flags) error {
 	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	if err := controller.Setup(mgr, controller.Options{RestURLTemplate: f.restURLTemplate}); err != nil {
+	if err := controller.Setup(mgr, controller.Options{RestURLTemplate: f.restURLTemplate, JarCacheDir: f.jarCacheDir}); err != nil {
 		return fmt.Errorf("set up the controllers: %w", err)
 	}
 	certsReady := make(<-chan struct{})
 	if f.certRotation {
 		if certsReady, err = savepointwebhook.AddCertRotation(ctx, mgr, savepointwebhook.CertOptions{
 			Namespace: f.namespace, SecretName: f.certSecret, ServiceName: f.webhookService, CertDir: f.certDir,
+			ExtraDNSNames:  splitList(f.certDNSNames),
 			MutatingConfig: f.mutatingConfig, ValidatingConfig: f.validatingConfig,
 		}); err != nil {
 			return err
@@ -145,4 +152,15 @@ func run(f flags) error {
 		}
 	}()
 	return mgr.Start(ctx)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(value string) []string {
+	var items []string
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
