@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,7 +18,9 @@ import (
 
 // jarCache gives a job jar as a local file with the checksum of its
 // content: the manager uploads a jar to a pool only when the pool does not
-// have that content yet.
+// have that content yet. Its folder is made when the first http(s) jar is
+// downloaded, not before: a manager that never needs it (file:// jars only)
+// runs where it could not be written.
 type jarCache struct {
 	dir string
 
@@ -31,15 +35,25 @@ type fileSum struct {
 	sum     string
 }
 
-func newJarCache(dir string) (*jarCache, error) {
+func newJarCache(dir string) *jarCache {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "savepoint-manager-jars")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("jar cache: %w", err)
-	}
-	return &jarCache{dir: dir, sums: map[string]fileSum{}}, nil
+	return &jarCache{dir: dir, sums: map[string]fileSum{}}
 }
+
+// jarCacheError is a downloaded jar the manager could not keep: its jar
+// cache folder cannot be made or written. It is the manager's setup, not the
+// parent's spec, so the deploy is tried again rather than marked failed.
+type jarCacheError struct {
+	err error
+}
+
+func (e *jarCacheError) Error() string {
+	return fmt.Sprintf("cannot keep the downloaded jar: %v: the manager's --jar-cache-dir must be a writable folder (in its Deployment, an emptyDir volume)", e.err)
+}
+
+func (e *jarCacheError) Unwrap() error { return e.err }
 
 // fetch returns a local file holding the jar at uri (file:// is read where
 // it is; http(s):// is downloaded) and the SHA-256 of its content.
@@ -90,6 +104,9 @@ func (c *jarCache) sum(path string) (string, error) {
 func (c *jarCache) download(ctx context.Context, uri string) (string, string, error) {
 	key := sha256.Sum256([]byte(uri))
 	dest := filepath.Join(c.dir, hex.EncodeToString(key[:12])+".jar")
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return "", "", &jarCacheError{err}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return "", "", err
@@ -104,7 +121,7 @@ func (c *jarCache) download(ctx context.Context, uri string) (string, string, er
 	}
 	tmp, err := os.CreateTemp(c.dir, "download-*")
 	if err != nil {
-		return "", "", err
+		return "", "", &jarCacheError{err}
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
@@ -112,11 +129,15 @@ func (c *jarCache) download(ctx context.Context, uri string) (string, string, er
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
+	var fileErr *fs.PathError
+	switch {
+	case errors.As(err, &fileErr):
+		return "", "", &jarCacheError{err} // writing, e.g. the folder is full
+	case err != nil:
 		return "", "", fmt.Errorf("download %s: %w", uri, err)
 	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return "", "", err
+		return "", "", &jarCacheError{err}
 	}
 	return dest, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -63,7 +63,9 @@ type Options struct {
 	// for its version; default 30s.
 	PoolCheckInterval time.Duration
 	// JarCacheDir holds the job jars downloaded from http(s) URIs; default
-	// a folder in the system's temporary directory.
+	// a folder in the system's temporary directory. It is made when the
+	// first such jar is downloaded; until it can be written, the parents
+	// that need one say so in their Ready condition (JarCacheUnavailable).
 	JarCacheDir string
 	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
 	// data when it is deleted with its namespace or with the Savepoint CRD

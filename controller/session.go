@@ -137,10 +137,7 @@ type sessionReconciler struct {
 }
 
 func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *retainer) error {
-	jars, err := newJarCache(opts.JarCacheDir)
-	if err != nil {
-		return err
-	}
+	jars := newJarCache(opts.JarCacheDir)
 	kinds := []struct {
 		name   string
 		obj    client.Object
@@ -489,10 +486,13 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
 	jobID, from := p.job.JobID, p.job.RestoredFrom
 	err := p.deploy(ctx, r, pool, fc, jobID, from)
+	var cacheErr *jarCacheError
 	switch {
 	case err == nil, errors.Is(err, flink.ErrDuplicateJob):
 	case errors.Is(err, flink.ErrUnreachable):
 		return r.unreachable(ctx, p, err)
+	case errors.As(err, &cacheErr):
+		return r.jarCacheUnavailable(ctx, p, cacheErr)
 	default:
 		msg := oneLine(err)
 		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "DeployFailed", "Deploy", "job %s: %s", jobID, msg)
@@ -513,6 +513,7 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 	err = r.update(ctx, p, func() {
 		p.session().Submitted = true
 		p.session().FailedDeploy = ""
+		p.setError("") // e.g. an earlier attempt's jarCacheUnavailable
 		p.job.State = "CREATED"
 		p.job.StartTime = &metav1.Time{Time: r.opts.Now()}
 		p.phase(phaseDeploying)
@@ -867,6 +868,18 @@ func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, e
 	msg := oneLine(err)
 	return ctrl.Result{RequeueAfter: r.opts.BackoffBase * 5}, r.update(ctx, p, func() {
 		r.condition(p, ConditionComputePool, metav1.ConditionFalse, "Unreachable", msg)
+	})
+}
+
+// jarCacheUnavailable: the manager could not keep the parent's jar. The
+// deploy stays recorded, not failed, and is sent again (same job ID) once
+// the manager can, e.g. after its Deployment is fixed; the spec is fine.
+func (r *sessionReconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
+	msg := oneLine(err)
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JarCacheUnavailable", "Deploy", "job %s: %s", p.job.JobID, msg)
+	return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+		p.setError(msg)
+		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JarCacheUnavailable", msg)
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +40,10 @@ type sessionSuite struct {
 	fc      *flink.Client
 	stopCtl func()
 	t       *testing.T
+	// jarCacheBlocker is a file where the jar cache folder's parent should
+	// be: the manager starts without that folder (file:// jars never need
+	// it) until testJarCache removes the file.
+	jarCacheBlocker string
 }
 
 var sessionOptions = func() controller.Options {
@@ -58,12 +64,15 @@ func TestSessionMode(t *testing.T) {
 	})
 	fc, err := flink.New(cluster.RESTURL, flink.Options{})
 	require.NoError(t, err)
-	s := &sessionSuite{env: env, c: env.Client, flink: cluster, proxy: flinkharness.NewFaultProxy(t, cluster.RESTURL), fc: fc, t: t}
+	s := &sessionSuite{env: env, c: env.Client, flink: cluster, proxy: flinkharness.NewFaultProxy(t, cluster.RESTURL), fc: fc, t: t,
+		jarCacheBlocker: filepath.Join(t.TempDir(), "blocked")}
+	require.NoError(t, os.WriteFile(s.jarCacheBlocker, nil, 0o644))
 	s.startController()
 
 	t.Run("application: run, savepoint, suspend, resume with its state, upgrade", s.testApplication)
 	t.Run("application: start from a detached savepoint and from another application's path with the nonce", s.testNonce)
 	t.Run("application: a bad jar or class is a condition, not a retry storm", s.testBadClass)
+	t.Run("application: an http jar waits for a writable jar cache, then runs without a spec change", s.testJarCache)
 	t.Run("the pool may come after its parents; its status", s.testPoolLater)
 	t.Run("a savepoint taken outside is adopted once", s.testManualAdoption)
 	t.Run("a deleted savepoint is never adopted again, even while another is in flight", s.testDeletedStaysDeleted)
@@ -79,7 +88,9 @@ func TestSessionMode(t *testing.T) {
 }
 
 func (s *sessionSuite) startController() {
-	s.stopCtl = startControllers(s.t, s.env, sessionOptions)
+	opts := sessionOptions
+	opts.JarCacheDir = filepath.Join(s.jarCacheBlocker, "jars")
+	s.stopCtl = startControllers(s.t, s.env, opts)
 }
 
 func (s *sessionSuite) testApplication(t *testing.T) {
@@ -207,6 +218,34 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 			s.suspend(t, app)
 		})
 	}
+}
+
+func (s *sessionSuite) testJarCache(t *testing.T) {
+	ns := s.namespace(t)
+	jars := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, s.flink.JarPath) }))
+	defer jars.Close()
+	app := s.application(t, ns, "downloaded", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = jars.URL + "/job.jar" })
+	waiting := s.waitApp(t, app, "waiting for the jar cache", func(a *cmfv1.FlinkApplication) bool {
+		c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionJobReady)
+		return c != nil && c.Reason == "JarCacheUnavailable"
+	})
+	c := meta.FindStatusCondition(waiting.Status.Conditions, controller.ConditionJobReady)
+	assert.Contains(t, c.Message, "not a directory")
+	assert.Contains(t, c.Message, "--jar-cache-dir must be a writable folder")
+	assert.NotContains(t, c.Message, "\n")
+	assert.Equal(t, c.Message, waiting.Status.Error)
+	assert.Equal(t, "DEPLOYING", waiting.Status.LifecycleState, "not FAILED: the spec is fine")
+	requireEvent(t, s.c, app, "JarCacheUnavailable")
+
+	require.NoError(t, os.Remove(s.jarCacheBlocker))
+	ran := s.waitApp(t, app, "running once the jar cache can be made", running)
+	assert.Equal(t, waiting.Status.JobStatus.JobID, ran.Status.JobStatus.JobID, "the recorded deploy, sent again")
+	assert.Empty(t, ran.Status.Error)
+	assert.Equal(t, sha256File(t, s.flink.JarPath), ran.Status.Session.JarSHA256)
+	cached, err := filepath.Glob(filepath.Join(s.jarCacheBlocker, "jars", "*"))
+	require.NoError(t, err)
+	assert.Len(t, cached, 1, "the downloaded jar, made at the first download")
+	s.suspend(t, app)
 }
 
 func (s *sessionSuite) testPoolLater(t *testing.T) {

@@ -112,7 +112,8 @@ func TestManagerRBAC(t *testing.T) {
 		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName}); err != nil {
 			return err
 		}
-		return controller.Setup(mgr, controller.Options{})
+		// A second run in one process (go test -count) sets them up again.
+		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
 	}, func(o *ctrl.Options) {
 		o.LeaderElection = true
 		o.LeaderElectionID = "savepoint-manager.cmf.confluent.io"

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -41,6 +43,8 @@ type flags struct {
 	serviceAccount   string
 	bulkDeletePolicy string
 	retentionNS      string
+	jarCacheDir      string
+	certDNSNames     string
 }
 
 func main() {
@@ -60,6 +64,8 @@ func main() {
 	flag.StringVar(&f.serviceAccount, "service-account", "savepoint-manager", "The manager's service account: its own changes to savepoints need no rights on their parents.")
 	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(controller.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
+	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
+	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -103,6 +109,7 @@ func run(f flags) error {
 	}
 	if err := controller.Setup(mgr, controller.Options{
 		RestURLTemplate:    f.restURLTemplate,
+		JarCacheDir:        f.jarCacheDir,
 		BulkDeletePolicy:   controller.BulkDeletePolicy(f.bulkDeletePolicy),
 		RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
 	}); err != nil {
@@ -112,6 +119,7 @@ func run(f flags) error {
 	if f.certRotation {
 		if certsReady, err = savepointwebhook.AddCertRotation(ctx, mgr, savepointwebhook.CertOptions{
 			Namespace: f.namespace, SecretName: f.certSecret, ServiceName: f.webhookService, CertDir: f.certDir,
+			ExtraDNSNames:  splitList(f.certDNSNames),
 			MutatingConfig: f.mutatingConfig, ValidatingConfig: f.validatingConfig,
 		}); err != nil {
 			return err
@@ -154,4 +162,15 @@ func run(f flags) error {
 		}
 	}()
 	return mgr.Start(ctx)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(value string) []string {
+	var items []string
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
