@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -169,12 +170,17 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	return nil
 }
 
+// newParent returns an empty object of the parent's kind.
+func newParent(kind cmfv1.ParentKind) client.Object {
+	if kind == cmfv1.ParentStatement {
+		return &cmfv1.Statement{}
+	}
+	return &cmfv1.FlinkApplication{}
+}
+
 // getParent reads the application or statement.
 func getParent(ctx context.Context, c client.Client, kind cmfv1.ParentKind, key client.ObjectKey) (client.Object, error) {
-	var obj client.Object = &cmfv1.FlinkApplication{}
-	if kind == cmfv1.ParentStatement {
-		obj = &cmfv1.Statement{}
-	}
+	obj := newParent(kind)
 	if err := c.Get(ctx, key, obj); err != nil {
 		return nil, cmdutil.UserError(err)
 	}
@@ -183,29 +189,38 @@ func getParent(ctx context.Context, c client.Client, kind cmfv1.ParentKind, key 
 
 // redeploy reads the parent and patches startFromSavepoint and the next
 // nonce into it (a server dry run with --dry-run=server, nothing sent with
-// --dry-run=client). It returns the parent and the nonce.
+// --dry-run=client). It returns the parent and the nonce. The patch is
+// locked to the version read, so that two redeploys never write the same
+// nonce; the manager writes the parent's status all the time, which moves
+// that version too, so a conflict is met by reading again and counting
+// from the nonce found then.
 func (o *Options) redeploy(ctx context.Context, c client.Client, kind cmfv1.ParentKind, key client.ObjectKey, ref *cmfv1.StartFromSavepoint) (client.Object, int64, error) {
-	obj, err := getParent(ctx, c, kind, key)
-	if err != nil {
-		return nil, 0, err
-	}
-	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	var obj client.Object
 	var nonce int64
-	switch p := obj.(type) {
-	case *cmfv1.Statement:
-		nonce = next(p.Spec.SavepointRedeployNonce)
-		p.Spec.StartFromSavepoint, p.Spec.SavepointRedeployNonce = ref, &nonce
-	case *cmfv1.FlinkApplication:
-		if p.Spec.Job == nil {
-			p.Spec.Job = &cmfv1.JobSpec{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj = newParent(kind)
+		if err := c.Get(ctx, key, obj); err != nil {
+			return err
 		}
-		nonce = next(p.Spec.Job.SavepointRedeployNonce)
-		p.Spec.Job.StartFromSavepoint, p.Spec.Job.SavepointRedeployNonce = ref, &nonce
-	}
-	if !o.DryRun.Client() {
-		if err := c.Patch(ctx, obj, patch, o.DryRun.PatchOptions()...); err != nil {
-			return nil, 0, cmdutil.UserError(err)
+		patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+		switch p := obj.(type) {
+		case *cmfv1.Statement:
+			nonce = next(p.Spec.SavepointRedeployNonce)
+			p.Spec.StartFromSavepoint, p.Spec.SavepointRedeployNonce = ref, &nonce
+		case *cmfv1.FlinkApplication:
+			if p.Spec.Job == nil {
+				p.Spec.Job = &cmfv1.JobSpec{}
+			}
+			nonce = next(p.Spec.Job.SavepointRedeployNonce)
+			p.Spec.Job.StartFromSavepoint, p.Spec.Job.SavepointRedeployNonce = ref, &nonce
 		}
+		if o.DryRun.Client() {
+			return nil
+		}
+		return c.Patch(ctx, obj, patch, o.DryRun.PatchOptions()...)
+	})
+	if err != nil {
+		return nil, 0, cmdutil.UserError(err)
 	}
 	return obj, nonce, nil
 }
