@@ -26,9 +26,16 @@ const (
 	// there stay theirs.
 	operatorFieldManager = "savepoint-manager"
 	// disposeOnDeleteKey is the operator's switch to dispose a savepoint's
-	// data when it deletes its FlinkStateSnapshot (10 to 24 hours after an
-	// upgrade): always off, since an adopted Savepoint references that data.
+	// data when its FlinkStateSnapshot is deleted: always off, since an
+	// adopted Savepoint references that data.
 	disposeOnDeleteKey = "kubernetes.operator.savepoint.dispose-on-delete"
+	// savepointCleanupKey is the operator's savepoint history cleanup (on by
+	// default): past kubernetes.operator.savepoint.history.max.count or
+	// max.age it disposes legacy savepoints (status.jobStatus.savepointInfo)
+	// and deletes FlinkStateSnapshots. Always off: the manager adopted those
+	// savepoints as COMPLETED Savepoints, and deleting a Savepoint is what
+	// disposes its data.
+	savepointCleanupKey = "kubernetes.operator.savepoint.cleanup.enabled"
 )
 
 // startPoint is the savepoint an operator-mode job starts from.
@@ -69,7 +76,10 @@ func renderDeployment(app *unstructured.Unstructured, start *startPoint) (*unstr
 	if conf == nil {
 		conf = map[string]string{}
 	}
+	// Set over whatever the application says: the operator must never
+	// dispose data that a Savepoint holds.
 	conf[disposeOnDeleteKey] = "false"
+	conf[savepointCleanupKey] = "false"
 	if err := unstructured.SetNestedStringMap(spec, conf, "flinkConfiguration"); err != nil {
 		return nil, err
 	}

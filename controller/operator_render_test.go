@@ -50,7 +50,7 @@ func TestOperatorRenderStartPoint(t *testing.T) {
 	assert.Equal(t, map[string]any{"jarURI": "local:///job.jar", "allowNonRestoredState": true, "initialSavepointPath": "s3://flink/savepoint-1"}, job)
 	assert.NotContains(t, d.Object["spec"], "computePoolName")
 	conf, _, _ := unstructured.NestedStringMap(d.Object, "spec", "flinkConfiguration")
-	assert.Equal(t, map[string]string{disposeOnDeleteKey: "false"}, conf, "added to an application without configuration")
+	assert.Equal(t, map[string]string{disposeOnDeleteKey: "false", savepointCleanupKey: "false"}, conf, "added to an application without configuration")
 
 	// Without a start point the job's own initialSavepointPath stays.
 	d, err = renderDeployment(app, nil)
@@ -59,6 +59,41 @@ func TestOperatorRenderStartPoint(t *testing.T) {
 	assert.Equal(t, "s3://old", path)
 	sfs, _, _ := unstructured.NestedMap(app.Object, "spec", "job", "startFromSavepoint")
 	assert.NotEmpty(t, sfs, "rendering leaves the application's own object alone")
+}
+
+// TestOperatorRenderNeverDisposes: whatever the application's
+// flinkConfiguration says, the operator gets neither to dispose a deleted
+// snapshot's data nor to clean up (dispose) its savepoint history: deleting
+// a Savepoint is what disposes data.
+func TestOperatorRenderNeverDisposes(t *testing.T) {
+	tests := []struct {
+		name string
+		conf map[string]any
+	}{
+		{name: "no configuration"},
+		{name: "other settings", conf: map[string]any{"state.backend.type": "rocksdb"}},
+		{name: "the user turns both on", conf: map[string]any{disposeOnDeleteKey: "true", savepointCleanupKey: "true", "state.backend.type": "rocksdb"}},
+		{name: "in other spellings of true", conf: map[string]any{disposeOnDeleteKey: "TRUE", savepointCleanupKey: "True"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := map[string]any{}
+			if tt.conf != nil {
+				spec["flinkConfiguration"] = tt.conf
+			}
+			d, err := renderDeployment(operatorTestApp(spec), nil)
+			require.NoError(t, err)
+			conf, _, err := unstructured.NestedStringMap(d.Object, "spec", "flinkConfiguration")
+			require.NoError(t, err)
+			assert.Equal(t, "false", conf[disposeOnDeleteKey])
+			assert.Equal(t, "false", conf[savepointCleanupKey])
+			for key, value := range tt.conf {
+				if key != disposeOnDeleteKey && key != savepointCleanupKey {
+					assert.Equal(t, value, conf[key], "the application's own %s is kept", key)
+				}
+			}
+		})
+	}
 }
 
 func TestOperatorSnapshotPath(t *testing.T) {

@@ -3,11 +3,13 @@ package plugin_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,7 +50,9 @@ func start(t *testing.T) *system {
 		}
 		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
 	})
-	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
+	// A default savepoint directory, for savepoints taken without --path
+	// (start --savepoint-first takes one as `create -a APP` does).
+	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders", SavepointDir: t.TempDir()})
 	s := &system{env: env, flink: cluster, ns: env.Namespace(t)}
 	for _, app := range []string{"orders", "payments"} {
 		require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
@@ -87,10 +91,16 @@ func start(t *testing.T) *system {
 	return s
 }
 
-// run runs `kubectl savepoint args...` in-process, as a user types it.
+// run runs `kubectl savepoint args...` in-process, as a user types it, with
+// stdin as the answer to any question (not on a terminal).
 func (s *system) run(stdin string, args ...string) (string, string, error) {
+	return s.runIn(strings.NewReader(stdin), args...)
+}
+
+// runIn runs `kubectl savepoint args...` reading its standard input from in.
+func (s *system) runIn(in io.Reader, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
-	cmd := plugin.NewCmdSavepoint(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+	cmd := plugin.NewCmdSavepoint(genericiooptions.IOStreams{In: in, Out: &out, ErrOut: &errOut})
 	cmd.SetArgs(append([]string{"--kubeconfig", s.env.Kubeconfig, "-n", s.ns}, args...))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
@@ -232,14 +242,16 @@ func TestCommands(t *testing.T) {
 	})
 
 	t.Run("start redeploys from a savepoint by bumping the nonce", func(t *testing.T) {
-		out, errOut, err := s.run("", "start", "-s", "clicks", "--savepoint", "of-statement")
+		// clicks and payments run a job: --yes says its state may go.
+		out, errOut, err := s.run("", "start", "-s", "clicks", "--savepoint", "of-statement", "--yes")
 		require.NoError(t, err, errOut)
 		assert.Equal(t, "statement/clicks redeploying from savepoint of-statement (savepointRedeployNonce 1)\n", out)
-		out, _, err = s.run("", "start", "-s", "clicks", "--savepoint", "of-statement")
+		assert.Empty(t, errOut, "--yes: no question, no warning")
+		out, _, err = s.run("", "start", "-s", "clicks", "--savepoint", "of-statement", "-y")
 		require.NoError(t, err)
 		assert.Contains(t, out, "(savepointRedeployNonce 2)", "the same savepoint again still redeploys")
 
-		out, errOut, err = s.run("", "start", "-a", "payments", "--savepoint", "kept-"+s.ns, "--allow-non-restored-state")
+		out, errOut, err = s.run("", "start", "-a", "payments", "--savepoint", "kept-"+s.ns, "--allow-non-restored-state", "--yes")
 		require.NoError(t, err, errOut)
 		assert.Contains(t, out, "flinkapplication/payments redeploying from savepoint kept-"+s.ns)
 		app := &cmfv1.FlinkApplication{}
@@ -247,13 +259,56 @@ func TestCommands(t *testing.T) {
 		assert.Equal(t, "kept-"+s.ns, app.Spec.Job.StartFromSavepoint.SavepointName)
 		assert.True(t, *app.Spec.Job.StartFromSavepoint.AllowNonRestoredState)
 
-		_, _, err = s.run("", "start", "-s", "clicks", "--savepoint", "kept-"+s.ns)
+		// A start point the webhook would refuse is refused before any question.
+		_, errOut, err = s.run("", "start", "-s", "clicks", "--savepoint", "kept-"+s.ns)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "a Statement starts only from its own attached Savepoints")
+		assert.Empty(t, errOut)
 		_, _, err = s.run("", "start", "-s", "clicks", "--path", "s3://x")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "--path is for applications")
 	})
+
+	t.Run("start names the savepoint a running job would go back to, and its age", func(t *testing.T) {
+		sp := &cmfv1.Savepoint{}
+		require.NoError(t, s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "of-statement"}, sp))
+		require.NotNil(t, sp.Status.ResultTimestamp)
+		dsp := &cmfv1.DetachedSavepoint{}
+		require.NoError(t, s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "kept-" + s.ns}, dsp))
+		attached := []string{
+			"statement clicks runs job " + s.flink.JobID + ": redeploying from savepoint of-statement at " + sp.Status.Path +
+				" discards the state it built since then (taken " + sp.Status.ResultTimestamp.UTC().Format(time.RFC3339) + ", ",
+			" ago). Take a savepoint first with --savepoint-first, or pass --yes.\n",
+		}
+		detached := []string{
+			"application payments runs job " + s.flink.JobID + ": redeploying from detached savepoint " + dsp.Name + " at " + dsp.Spec.Path +
+				" discards the state it built since then (its age unknown; registered ",
+			" ago). Take a savepoint first with --savepoint-first, or pass --yes.\n",
+		}
+		tests := []struct {
+			args []string
+			want []string
+		}{
+			{[]string{"-s", "clicks", "--savepoint", "of-statement"}, attached},
+			{[]string{"-s", "clicks", "--uid", string(sp.UID)}, attached},
+			{[]string{"-a", "payments", "--savepoint", dsp.Name}, detached},
+			{[]string{"-a", "payments", "--uid", string(dsp.UID)}, detached},
+			{[]string{"-a", "payments", "--path", "s3://flink/savepoints/savepoint-1a2b3c"}, []string{
+				"application payments runs job " + s.flink.JobID + ": redeploying from s3://flink/savepoints/savepoint-1a2b3c discards the state it built since then (its age unknown). Take a savepoint first with --savepoint-first, or pass --yes.\n",
+			}},
+		}
+		for _, tt := range tests {
+			_, errOut, err := s.run("", append([]string{"start"}, tt.args...)...)
+			require.Error(t, err, tt.args)
+			assert.Contains(t, err.Error(), "runs job "+s.flink.JobID+" and there is no terminal to confirm on: pass --yes to discard its state, or --savepoint-first to keep it in a savepoint first", tt.args)
+			for _, want := range tt.want {
+				assert.Contains(t, errOut, want, tt.args)
+			}
+			assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %s", errOut)
+		}
+	})
+
+	t.Run("start asks before a redeploy discards a running job's state", s.testStartGuard)
 
 	t.Run("completion names savepoints and parents", func(t *testing.T) {
 		out, _, err := s.run("", "__complete", "describe", "of-")

@@ -59,9 +59,10 @@ func TestPlayground(t *testing.T) {
 		"the demo application continued from the first run's savepoint")
 	assert.Equal(t, "RUNNING", run("kubectl", "get", "fstmt", "demo-sql", "-n", "default", "-o", "jsonpath={.status.phase}"))
 
-	// Through kubectl, as a user would: redeploy from that savepoint and wait.
+	// Through kubectl, as a user would: redeploy from that savepoint and wait
+	// (the job runs and there is no terminal to ask on: --yes).
 	name := run("kubectl", "get", "savepoints", "-n", "default", "-l", "cmf.confluent.io/application=demo", "-o", "jsonpath={.items[0].metadata.name}")
-	out = run("kubectl", "savepoint", "start", "-a", "demo", "--savepoint", name, "--wait")
+	out = run("kubectl", "savepoint", "start", "-a", "demo", "--savepoint", name, "--yes", "--wait")
 	assert.Contains(t, out, "flinkapplication/demo redeploying from savepoint "+name)
 	assert.Contains(t, out, "restored from "+saved)
 	stopPlayground(t)

@@ -118,7 +118,7 @@ func (o *Output) printTable(w io.Writer, attached []cmfv1.Savepoint, detached []
 			state += " (deleting)"
 		}
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells:  []any{sp.Name, orNone(state), prefix + parent, string(sp.Spec.FormatType), orNone(sp.Status.Path), age(sp.CreationTimestamp, now), orNone(string(sp.Status.Origin)), int64(sp.Status.Failures), orNone(oneLine(sp.Status.Error))},
+			Cells:  []any{sp.Name, orNone(state), prefix + parent, string(sp.Spec.FormatType), orNone(sp.Status.Path), age(sp.CreationTimestamp, now), orNone(string(sp.Status.Origin)), int64(sp.Status.Failures), orNone(OneLine(sp.Status.Error))},
 			Object: runtime.RawExtension{Object: sp},
 		})
 	}
@@ -145,7 +145,9 @@ func orNone(s string) string {
 	return s
 }
 
-func oneLine(s string) string {
+// OneLine is the first line of s: Flink's errors carry stack traces, a
+// table cell or an error message only their sentence.
+func OneLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }

@@ -70,7 +70,7 @@ func describeState(sp *cmfv1.Savepoint, state cmfv1.SavepointState) string {
 	case state == cmfv1.StateCompleted:
 		return fmt.Sprintf("%s  %s", state, sp.Status.Path)
 	case sp.Status.Error != "":
-		return fmt.Sprintf("%s  (failures: %d) %s", state, sp.Status.Failures, oneLine(sp.Status.Error))
+		return fmt.Sprintf("%s  (failures: %d) %s", state, sp.Status.Failures, OneLine(sp.Status.Error))
 	}
 	return string(state)
 }
@@ -132,17 +132,24 @@ func (s *spinner) clear() {
 type ParentProgress struct {
 	// Ready is the parent's Ready condition, if any.
 	Ready *metav1.Condition
-	// Phase is its lifecycleState or phase; JobID and RestoredFrom its job.
-	Phase, JobID, RestoredFrom string
+	// Phase is its lifecycleState or phase; JobID, JobState and
+	// RestoredFrom its job.
+	Phase, JobID, JobState, RestoredFrom string
+}
+
+// JobRuns reports whether the parent's job runs: its jobStatus.state or its
+// phase says RUNNING.
+func (p ParentProgress) JobRuns() bool {
+	return p.JobState == "RUNNING" || p.Phase == "RUNNING"
 }
 
 // ParentProgressOf reads a FlinkApplication or a Statement.
 func ParentProgressOf(obj client.Object) ParentProgress {
 	switch p := obj.(type) {
 	case *cmfv1.FlinkApplication:
-		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.LifecycleState, p.Status.JobStatus.JobID, p.Status.JobStatus.RestoredFrom}
+		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.LifecycleState, p.Status.JobStatus.JobID, p.Status.JobStatus.State, p.Status.JobStatus.RestoredFrom}
 	case *cmfv1.Statement:
-		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.Phase, p.Status.JobStatus.JobID, p.Status.JobStatus.RestoredFrom}
+		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.Phase, p.Status.JobStatus.JobID, p.Status.JobStatus.State, p.Status.JobStatus.RestoredFrom}
 	}
 	return ParentProgress{}
 }

@@ -3,6 +3,7 @@
 package create
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -32,9 +33,18 @@ type Options struct {
 	client    client.Client
 }
 
+// NewOptions returns the options of a plain `kubectl savepoint create`:
+// the flags' defaults, no parent yet.
+func NewOptions(f *cmdutil.Factory) *Options {
+	return &Options{
+		Factory: f, Output: cmdutil.NewOutput(), Format: string(cmfv1.FormatCanonical),
+		BackoffLimit: cmfv1.DefaultBackoffLimit, Timeout: 5 * time.Minute, DryRun: "none",
+	}
+}
+
 // NewCmd returns `kubectl savepoint create`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f, Output: cmdutil.NewOutput(), BackoffLimit: cmfv1.DefaultBackoffLimit}
+	o := NewOptions(f)
 	cmd := &cobra.Command{
 		Use:     "create [NAME] (--application APP | --statement STATEMENT)",
 		Aliases: []string{"trigger"},
@@ -70,10 +80,10 @@ COMPLETED. Without a NAME, one is made from the parent and the time.`,
 	cmdutil.CompleteParents(f, cmd)
 	o.Output.PrintFlags.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.Path, "path", "", "Directory the savepoint is written below; default: the cluster's execution.checkpointing.savepoint-dir.")
-	cmd.Flags().StringVar(&o.Format, "format", string(cmfv1.FormatCanonical), "Savepoint format: CANONICAL or NATIVE.")
-	cmd.Flags().Int32Var(&o.BackoffLimit, "backoff-limit", cmfv1.DefaultBackoffLimit, "Retries after a failure: -1 until it succeeds, 0 none.")
+	cmd.Flags().StringVar(&o.Format, "format", o.Format, "Savepoint format: CANONICAL or NATIVE.")
+	cmd.Flags().Int32Var(&o.BackoffLimit, "backoff-limit", o.BackoffLimit, "Retries after a failure: -1 until it succeeds, 0 none.")
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the savepoint is COMPLETED, FAILED or ABANDONED, showing each state.")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait waits.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits.")
 	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
@@ -113,7 +123,15 @@ func (o *Options) Validate() error {
 
 // Run creates the savepoint and, with --wait, follows it.
 func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmdutil.Context(cmd)
+	_, err := o.Take(cmdutil.Context(cmd))
+	return err
+}
+
+// Take creates the savepoint and prints it; with Wait, it follows it until
+// it is COMPLETED, and a FAILED or ABANDONED savepoint is an error with its
+// cause in one line. It returns the savepoint as last read (as sent, on a
+// dry run).
+func (o *Options) Take(ctx context.Context) (*cmfv1.Savepoint, error) {
 	limit := o.BackoffLimit
 	sp := &cmfv1.Savepoint{
 		TypeMeta:   metav1.TypeMeta{APIVersion: cmfv1.GroupVersion.String(), Kind: "Savepoint"},
@@ -128,26 +146,26 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		sp.Spec.Application = parent
 	}
 	if o.DryRun.Client() {
-		return o.print(sp, "created"+o.DryRun.Suffix())
+		return sp, o.print(sp, "created"+o.DryRun.Suffix())
 	}
 	if err := o.client.Create(ctx, sp, o.DryRun.CreateOptions()...); err != nil {
-		return cmdutil.UserError(err)
+		return nil, cmdutil.UserError(err)
 	}
 	sp.SetGroupVersionKind(cmfv1.GroupVersion.WithKind("Savepoint"))
 	if o.DryRun.Server() {
-		return o.print(sp, "created"+o.DryRun.Suffix())
+		return sp, o.print(sp, "created"+o.DryRun.Suffix())
 	}
 	if err := o.print(sp, "created"); err != nil || !o.Wait {
-		return err
+		return sp, err
 	}
 	final, err := cmdutil.WaitForState(ctx, o.client, client.ObjectKeyFromObject(sp), []cmfv1.SavepointState{cmfv1.StateCompleted}, o.Timeout, o.ErrOut)
 	if err != nil {
-		return err
+		return final, err
 	}
 	if final.Status.State != cmfv1.StateCompleted {
-		return fmt.Errorf("savepoint %s is %s: %s", final.Name, final.Status.State, final.Status.Error)
+		return final, fmt.Errorf("savepoint %s is %s: %s", final.Name, final.Status.State, cmdutil.OneLine(final.Status.Error))
 	}
-	return nil
+	return final, nil
 }
 
 func (o *Options) print(sp *cmfv1.Savepoint, verb string) error {

@@ -3,7 +3,6 @@
 package delete
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"strings"
@@ -83,9 +82,8 @@ detached savepoint (--detached) never touches the data.`,
 // Run deletes each savepoint.
 func (o *Options) Run(cmd *cobra.Command) error {
 	if o.Force && !o.Yes && o.DryRun == "none" {
-		cmdutil.Fprintf(o.ErrOut, "--force removes %s without disposing the data: it stays in storage, orphaned. Continue? [y/N] ", strings.Join(o.Names, ", "))
-		answer, _ := bufio.NewReader(o.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		question := fmt.Sprintf("--force removes %s without disposing the data: it stays in storage, orphaned. Continue?", strings.Join(o.Names, ", "))
+		if !cmdutil.Confirm(o.In, o.ErrOut, question) {
 			return errors.New("not deleted: confirm with y, or pass --yes")
 		}
 	}
