@@ -10,8 +10,9 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/kubectl-savepoint/kubectl-savepoint/plugin.version=$(VERSION) \
            -X github.com/kubectl-savepoint/kubectl-savepoint/plugin.commit=$(COMMIT)
 
-# The tests' control plane (kube-apiserver, etcd, kubectl), built from the Go
-# module proxy by e2e/tools/build.sh and cached under .cache/controlplane.
+# The tests' control plane (kube-apiserver, kube-controller-manager, etcd,
+# kubectl), built from the Go module proxy by e2e/tools/build.sh and cached
+# under .cache/controlplane.
 CONTROLPLANE = $(shell bash e2e/tools/build.sh | tail -n 1)
 
 TEST_FLAGS ?= -count=1 -timeout 45m

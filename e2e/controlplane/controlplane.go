@@ -1,8 +1,10 @@
 // Package controlplane starts a real kube-apiserver and etcd for integration
 // tests, through controller-runtime's envtest, with the project's CRDs
-// installed. The binaries are built from the Go module proxy by
-// e2e/tools/build.sh (cached under .cache/controlplane), so nothing is
-// downloaded and nothing is mocked.
+// installed, and beside them kube-controller-manager with the controllers a
+// cluster without nodes still runs: namespace deletion, garbage collection
+// and ClusterRole aggregation. The binaries are built from the Go module
+// proxy by e2e/tools/build.sh (cached under .cache/controlplane), so nothing
+// is downloaded and nothing is mocked.
 package controlplane
 
 import (
@@ -43,6 +45,9 @@ type Env struct {
 	Kubectl string
 	// Env is envtest's environment, for users and webhook options.
 	Env *envtest.Environment
+	// ControllerManager deletes namespaces, collects garbage and aggregates
+	// ClusterRoles.
+	ControllerManager *ControllerManager
 	// webhooks: the webhook configurations are installed (Options.Webhooks).
 	webhooks bool
 }
@@ -58,7 +63,8 @@ type Options struct {
 }
 
 // Start starts a control plane for t and stops it when t ends, whether the
-// test passed or not.
+// test passed or not. It returns once kube-controller-manager's controllers
+// work (WaitReady), so no test races them.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	if testing.Short() {
@@ -100,13 +106,14 @@ func Start(t testing.TB, opts Options) *Env {
 	require.NoError(t, os.WriteFile(kubeconfigPath, kubeconfig, 0o600))
 
 	return &Env{
-		Config:     cfg,
-		Client:     c,
-		Scheme:     scheme,
-		Kubeconfig: kubeconfigPath,
-		Kubectl:    filepath.Join(assets, "kubectl"),
-		Env:        te,
-		webhooks:   opts.Webhooks,
+		Config:            cfg,
+		Client:            c,
+		Scheme:            scheme,
+		Kubeconfig:        kubeconfigPath,
+		Kubectl:           filepath.Join(assets, "kubectl"),
+		Env:               te,
+		ControllerManager: runControllerManager(t, assets, kubeconfigPath, c),
+		webhooks:          opts.Webhooks,
 	}
 }
 
@@ -136,9 +143,9 @@ func (e *Env) RunKubectl(ctx context.Context, args ...string) (string, string, e
 	return stdout.String(), stderr.String(), err
 }
 
-// Assets returns the folder with kube-apiserver, etcd and kubectl: the one
-// KUBEBUILDER_ASSETS names, else the cached build of e2e/tools (built now if
-// missing; concurrent callers wait for one build).
+// Assets returns the folder with kube-apiserver, kube-controller-manager,
+// etcd and kubectl: the one KUBEBUILDER_ASSETS names, else the cached build
+// of e2e/tools (built now if missing; concurrent callers wait for one build).
 func Assets(t testing.TB) string {
 	t.Helper()
 	dir, err := BuildAssets(RepoRoot(t))

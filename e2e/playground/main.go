@@ -1,6 +1,7 @@
 // Command playground runs kubectl-savepoint locally, for real: a control
-// plane (kube-apiserver and etcd, its data kept under .cache/playground), the
-// CRDs and webhook configurations, the manager (webhook and controllers)
+// plane (kube-apiserver and etcd, its data kept under .cache/playground, and
+// kube-controller-manager for namespace deletion, garbage collection and
+// ClusterRole aggregation), the CRDs and webhook configurations, the manager (webhook and controllers)
 // serving locally, a real Flink session cluster with its SQL Gateway as the
 // ComputePool "local", a demo FlinkApplication and a demo Statement whose
 // jobs run there. It prints what to paste, then runs until Ctrl-C.
@@ -107,6 +108,23 @@ func run(dir string) error {
 	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		return err
+	}
+	cmLog := filepath.Join(dir, "kube-controller-manager.log")
+	step("starting kube-controller-manager (namespace deletion, garbage collection, ClusterRole aggregation; log in %s)", cmLog)
+	cm, err := controlplane.StartControllerManager(assets, kubeconfigPath, cmLog)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		step("stopping kube-controller-manager")
+		if err := cm.Stop(); err != nil {
+			step("%v", err)
+		}
+	}()
+	readyCtx, cancelReady := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelReady()
+	if err := cm.WaitReady(readyCtx, c); err != nil {
+		return fmt.Errorf("%w (log in %s)", err, cmLog)
 	}
 	if err := ensure(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}); err != nil {
 		return err

@@ -1,0 +1,110 @@
+package manifests
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+)
+
+// grants are the verbs a role allows (in allVerbs's order), by resource of
+// cmf.confluent.io (subresources as "savepoints/status").
+type grants map[string][]string
+
+var (
+	allVerbs      = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+	read          = []string{"get", "list", "watch"}
+	write         = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	detachedVerbs = []string{"get", "list", "watch", "create", "delete"}
+)
+
+// TestUserRoles proves the README's table of user roles through the real
+// ClusterRole aggregation: users bound in one namespace (with kubectl
+// create rolebinding) to view, edit, admin, to the roles aggregated into
+// them, and to savepoint-detached-editor may do exactly what the table says
+// on every resource the API server serves in cmf.confluent.io, and nothing
+// in another namespace.
+func TestUserRoles(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{})
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}))
+	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", managerNamespace, "-k", "rbac")
+	require.NoError(t, err, errOut)
+	env.WaitForAggregation(t)
+
+	viewer := grants{"savepoints": read, "flinkapplications": read, "statements": read, "computepools": read}
+	editor := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": read}
+	admin := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": write}
+	ns, other := env.Namespace(t), env.Namespace(t)
+	resources := servedResources(t, env)
+	for _, tc := range []struct {
+		clusterRole string
+		want        grants
+	}{
+		{clusterRole: "view", want: viewer},
+		{clusterRole: "edit", want: editor},
+		{clusterRole: "admin", want: admin},
+		{clusterRole: "savepoint-viewer", want: viewer},
+		{clusterRole: "savepoint-editor", want: editor},
+		{clusterRole: "savepoint-admin", want: admin},
+		{clusterRole: "savepoint-detached-editor", want: grants{"detachedsavepoints": detachedVerbs}},
+	} {
+		t.Run(tc.clusterRole, func(t *testing.T) {
+			user := "user-of-" + tc.clusterRole
+			_, errOut, err := env.RunKubectl(ctx, "create", "rolebinding", user, "-n", ns, "--clusterrole", tc.clusterRole, "--user", user)
+			require.NoError(t, err, errOut)
+
+			assert.Equal(t, tc.want, allowedVerbs(ctx, t, env, user, ns, resources), "in the bound namespace")
+			assert.Empty(t, allowedVerbs(ctx, t, env, user, other, resources), "in another namespace")
+		})
+	}
+}
+
+// servedResources are the resources and subresources the API server serves
+// in cmf.confluent.io/v1, so a kind added later is checked too.
+func servedResources(t *testing.T, env *controlplane.Env) []string {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
+	require.NoError(t, err)
+	list, err := dc.ServerResourcesForGroupVersion(cmfv1.GroupVersion.String())
+	require.NoError(t, err)
+	var names []string
+	for _, r := range list.APIResources {
+		names = append(names, r.Name)
+	}
+	require.Contains(t, names, "savepoints/status")
+	return names
+}
+
+// allowedVerbs asks the API server, one SubjectAccessReview per resource and
+// verb, what user may do in namespace.
+func allowedVerbs(ctx context.Context, t *testing.T, env *controlplane.Env, user, namespace string, resources []string) grants {
+	t.Helper()
+	got := grants{}
+	for _, resource := range resources {
+		name, subresource, _ := strings.Cut(resource, "/")
+		for _, verb := range allVerbs {
+			review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: user, Groups: []string{"system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Namespace: namespace, Verb: verb, Group: cmfv1.GroupVersion.Group, Version: cmfv1.GroupVersion.Version,
+					Resource: name, Subresource: subresource,
+				},
+			}}
+			require.NoError(t, env.Client.Create(ctx, review))
+			if review.Status.Allowed {
+				got[resource] = append(got[resource], verb)
+			}
+		}
+	}
+	return got
+}
