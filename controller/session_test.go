@@ -269,10 +269,7 @@ func (s *sessionSuite) testPoolLater(t *testing.T) {
 }
 
 func (s *sessionSuite) testManualAdoption(t *testing.T) {
-	ns := s.namespace(t)
-	app := s.application(t, ns, "handmade", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(context.Background(), job))
+	ns, app, job := s.runningApp(t, "handmade")
 
 	// Taken by hand through Flink's REST API, outside any Savepoint.
 	trigger := flink.TriggerIDFor("by-hand", ns)
@@ -312,10 +309,7 @@ func (s *sessionSuite) testManualAdoption(t *testing.T) {
 
 func (s *sessionSuite) testDeletedStaysDeleted(t *testing.T) {
 	ctx := context.Background()
-	ns := s.namespace(t)
-	app := s.application(t, ns, "forgetful", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	ns, app, _ := s.runningApp(t, "forgetful")
 	inProgress := func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateInProgress }
 	completed := func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateCompleted }
 
@@ -427,10 +421,7 @@ func (s *sessionSuite) testCrashMidSubmit(t *testing.T) {
 }
 
 func (s *sessionSuite) testCrashMidStop(t *testing.T) {
-	ns := s.namespace(t)
-	app := s.application(t, ns, "halting", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(context.Background(), job))
+	ns, app, job := s.runningApp(t, "halting")
 
 	s.proxy.LoseAnswers("POST", `^/jobs/[^/]+/stop$`, 503, -1)
 	s.proxy.LoseAnswers("GET", `^/jobs/[^/]+/savepoints/`, 503, -1)
@@ -464,10 +455,7 @@ func (s *sessionSuite) testDeleteParent(t *testing.T) {
 
 func (s *sessionSuite) testDeleteMidStop(t *testing.T) {
 	ctx := context.Background()
-	ns := s.namespace(t)
-	app := s.application(t, ns, "stopping", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	ns, app, job := s.runningApp(t, "stopping")
 
 	// Flink stops the job with a savepoint; the manager cannot learn the
 	// outcome until the proxy heals.
@@ -494,10 +482,7 @@ func (s *sessionSuite) testDeleteMidStop(t *testing.T) {
 
 func (s *sessionSuite) testDeletePool(t *testing.T) {
 	ctx := context.Background()
-	ns := s.namespace(t)
-	app := s.application(t, ns, "poolless", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	ns, app, job := s.runningApp(t, "poolless")
 
 	require.NoError(t, s.c.Delete(ctx, &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pool"}}))
 	said := s.waitApp(t, app, "told", func(a *cmfv1.FlinkApplication) bool {
@@ -517,10 +502,7 @@ func (s *sessionSuite) testDeletePool(t *testing.T) {
 
 func (s *sessionSuite) testNamespaceDeletion(t *testing.T) {
 	ctx := context.Background()
-	ns := s.namespace(t)
-	app := s.application(t, ns, "doomed", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	ns, _, job := s.runningApp(t, "doomed")
 	completed := func(sp *cmfv1.Savepoint) bool { return sp.Status.State == cmfv1.StateCompleted }
 
 	dir := t.TempDir()
@@ -581,10 +563,7 @@ func (s *sessionSuite) testNamespaceDeletion(t *testing.T) {
 
 func (s *sessionSuite) testEndpointChange(t *testing.T) {
 	ctx := context.Background()
-	ns := s.namespace(t)
-	app := s.application(t, ns, "moving", nil)
-	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
-	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, job))
+	ns, app, job := s.runningApp(t, "moving")
 
 	// The same cluster at another address: a job "not found" at the new
 	// URL must not be deployed a second time while it runs at the old one.
@@ -629,6 +608,17 @@ func (s *sessionSuite) testTakeOver(t *testing.T) {
 }
 
 // --- fixtures ---
+
+// runningApp makes a namespace with the pool and an application whose job
+// runs in Flink.
+func (s *sessionSuite) runningApp(t *testing.T, name string) (string, *cmfv1.FlinkApplication, string) {
+	t.Helper()
+	ns := s.namespace(t)
+	app := s.application(t, ns, name, nil)
+	job := s.waitApp(t, app, "running", running).Status.JobStatus.JobID
+	require.NoError(t, s.flink.WaitUntilJobRunning(context.Background(), job))
+	return ns, app, job
+}
 
 func (s *sessionSuite) namespace(t *testing.T) string {
 	t.Helper()
