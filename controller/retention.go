@@ -53,6 +53,11 @@ const (
 // being deleted, every Savepoint goes with it.
 const savepointCRD = "savepoints.cmf.confluent.io"
 
+// crdGoing starts the reason of a bulk deletion by the CRDs' deletion: the
+// DetachedSavepoint CRD is installed and removed with the Savepoint CRD, so
+// no DetachedSavepoint can keep the data then.
+const crdGoing = "the Savepoint CRD"
+
 // retained is a savepoint's data to keep when it goes in bulk.
 type retained struct {
 	Namespace string
@@ -96,11 +101,11 @@ func (r *retainer) bulkDeletion(ctx context.Context, namespace string, deleted *
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	switch err := r.live.Get(ctx, client.ObjectKey{Name: savepointCRD}, crd); {
 	case apierrors.IsNotFound(err):
-		return "the Savepoint CRD is gone", nil
+		return crdGoing + " is gone", nil
 	case err != nil:
 		return "", err
 	case !crd.GetDeletionTimestamp().IsZero() && before(crd.GetDeletionTimestamp()):
-		return "the Savepoint CRD " + savepointCRD + " is being deleted", nil
+		return crdGoing + " " + savepointCRD + " is being deleted", nil
 	}
 	return "", nil
 }
@@ -110,7 +115,7 @@ func (r *retainer) bulkDeletion(ctx context.Context, namespace string, deleted *
 // object). It is safe to repeat: the DetachedSavepoint's name is derived
 // from what it keeps.
 func (r *retainer) keep(ctx context.Context, about runtime.Object, s retained, why string) error {
-	if r.policy == BulkDetach && r.namespace != "" {
+	if r.policy == BulkDetach && r.namespace != "" && !strings.HasPrefix(why, crdGoing) {
 		name, err := r.detach(ctx, s)
 		if err == nil {
 			r.events.Eventf(about, nil, corev1.EventTypeNormal, "Retained", "Delete",

@@ -13,8 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -74,6 +76,8 @@ func TestSavepointLifecycle(t *testing.T) {
 	t.Run("the manager's finalizers never strip fields it does not know", s.testUnknownFields)
 	t.Run("ABANDONED when the job is gone, also mid-flight", s.testJobGone)
 	t.Run("metrics", s.testMetrics)
+	// Last: it uninstalls the CRDs of this control plane.
+	t.Run("kubectl delete -k manifests/default while the manager runs keeps the data", s.testUninstall)
 }
 
 // startController starts the controllers' manager for the whole test.
@@ -455,6 +459,26 @@ func (s *suite) testMetrics(t *testing.T) {
 	assert.Positive(t, found["savepoint_manager_disposal_failures_total"], "the unreachable disposal counted")
 	assert.Positive(t, found["savepoint_manager_flink_rest_errors_total"], "injected REST errors counted")
 	assert.Contains(t, found, "savepoint_manager_savepoints")
+}
+
+func (s *suite) testUninstall(t *testing.T) {
+	ctx := context.Background()
+	ns := s.namespace(t, s.proxy.URL)
+	dir := t.TempDir()
+	sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: dir}), cmfv1.StateCompleted)
+	before := dirNames(t, dir)
+	require.Len(t, before, 1)
+
+	_, stderr, err := s.env.RunKubectl(ctx, "delete", "-k", filepath.Join(controlplane.RepoRoot(t), "manifests", "default"), "--wait=false", "--ignore-not-found")
+	require.NoError(t, err, stderr)
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(s.c.Get(ctx, client.ObjectKey{Name: "savepoints.cmf.confluent.io"}, crd))
+	}, 2*time.Minute, 100*time.Millisecond, "the Savepoint CRD and every Savepoint are gone")
+
+	assert.Equal(t, before, dirNames(t, dir), "deleting the CRDs disposed nothing")
+	requireEvent(t, s.c, sp, "Kept")
 }
 
 // --- fixtures ---
