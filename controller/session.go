@@ -301,11 +301,19 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			return r.unreachable(ctx, p, err)
 		}
 	}
+	// A new endpoint (the pool's or the annotation's URL changed) is an
+	// upgrade too: the job is stopped where it runs before it is deployed
+	// at the new one, never run twice.
+	moved := deployedURL != "" && deployedURL != restURL
 	state := ""
 	if id := p.job.JobID; id != "" {
 		s, err := dfc.JobState(ctx, id)
 		switch {
 		case errors.Is(err, flink.ErrJobNotFound):
+		case moved && errors.Is(err, flink.ErrUnreachable):
+			// The old endpoint does not answer at all: its cluster is gone
+			// (restarted elsewhere), so is its job, as for a lost job.
+			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", deployedURL, restURL, deployedURL, oneLine(err), id)
 		case err != nil:
 			return r.unreachable(ctx, p, err)
 		default:
@@ -338,10 +346,6 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		})
 	}
 
-	// A new endpoint (the pool's or the annotation's URL changed) is an
-	// upgrade too: the job is stopped where it runs before it is deployed
-	// at the new one, never run twice.
-	moved := deployedURL != "" && deployedURL != restURL
 	specChanged := p.session().Deploys > 0 && p.key() != p.deployedKey()
 	changed := specChanged || (p.session().Deploys > 0 && moved)
 	if alive {
