@@ -17,7 +17,8 @@ import (
 )
 
 // TestPlayground starts the playground as `make dev` does, takes one
-// savepoint through the plugin, and stops it with Ctrl-C.
+// savepoint through the plugin, deletes a namespace, and stops it with
+// Ctrl-C.
 func TestPlayground(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole playground; run it with `make test`")
@@ -49,6 +50,11 @@ func TestPlayground(t *testing.T) {
 	require.NotEmpty(t, saved)
 	out = run("kubectl-savepoint", "create", "-s", "demo-sql", "--wait")
 	assert.Contains(t, out, "COMPLETED")
+	// kube-controller-manager runs beside the API server: a deleted
+	// namespace is emptied and goes away (kubectl waits until it has).
+	run("kubectl", "create", "namespace", "scratch")
+	run("kubectl", "delete", "namespace", "scratch", "--timeout=60s")
+	assert.FileExists(t, filepath.Join(state, "kube-controller-manager.log"))
 	stopPlayground(t)
 
 	// A second run keeps the resources; the new Flink runs the demo jobs
