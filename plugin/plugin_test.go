@@ -339,7 +339,7 @@ func TestCommands(t *testing.T) {
 				// clicks starts from it (start above): the dry run meets the
 				// restore-point guard as a real delete would.
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), "Statement clicks starts from it (spec.startFromSavepoint)")
+				assert.Contains(t, errOut, "Statement clicks starts from it (spec.startFromSavepoint)")
 				continue
 			}
 			require.NoError(t, err, "%v: %s", args, errOut)
