@@ -47,17 +47,17 @@ generate: ## Regenerate deepcopy functions and CRDs from api/, webhook configura
 	$(GO) tool controller-gen object paths=./api/...
 	rm -f manifests/crd/cmf.confluent.io_*.yaml
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=manifests/crd
-	$(GO) tool controller-gen webhook paths=./webhook/... output:webhook:dir=manifests/webhook
-	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./controller/... output:rbac:dir=manifests/rbac
+	$(GO) tool controller-gen webhook paths=./internal/webhook/... output:webhook:dir=manifests/webhook
+	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./internal/controller/... output:rbac:dir=manifests/rbac
 
 .PHONY: verify-generated
 verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) are stale.
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GO) tool controller-gen object paths=./api/... output:object:dir=$$tmp/object && \
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=$$tmp/crd && \
-	$(GO) tool controller-gen webhook paths=./webhook/... output:webhook:dir=$$tmp/webhook && \
+	$(GO) tool controller-gen webhook paths=./internal/webhook/... output:webhook:dir=$$tmp/webhook && \
 	diff -u manifests/webhook/manifests.yaml $$tmp/webhook/manifests.yaml && \
-	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./controller/... output:rbac:dir=$$tmp/rbac && \
+	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./internal/controller/... output:rbac:dir=$$tmp/rbac && \
 	diff -u manifests/rbac/role.yaml $$tmp/rbac/role.yaml && \
 	diff -u api/v1/zz_generated.deepcopy.go $$tmp/object/zz_generated.deepcopy.go && \
 	diff -ru -x kustomization.yaml manifests/crd $$tmp/crd || \

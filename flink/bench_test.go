@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
 
 // BenchmarkSavepointRoundTrip measures trigger → COMPLETED of a savepoint of

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
 
 // TestSQLGatewayContract runs SQL through a real SQL Gateway: an INSERT

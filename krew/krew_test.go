@@ -29,7 +29,7 @@ import (
 	k8sversion "k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/discovery"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
 // grants are the verbs a role allows (in allVerbs's order), by resource of

@@ -21,12 +21,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin"
-	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
-	"github.com/kubectl-savepoint/kubectl-savepoint/webhook"
 )
 
 // system is everything the plugin talks to, for real: the API server with

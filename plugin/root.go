@@ -9,16 +9,16 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/abandon"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/cmdutil"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/create"
-	deletecmd "github.com/kubectl-savepoint/kubectl-savepoint/plugin/delete"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/describe"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/detach"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/importcmd"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/list"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/start"
-	"github.com/kubectl-savepoint/kubectl-savepoint/plugin/wait"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/abandon"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/cmdutil"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/create"
+	deletecmd "github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/delete"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/describe"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/detach"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/importcmd"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/list"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/start"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/wait"
 )
 
 // NewCmdSavepoint returns the root of the `kubectl savepoint` command tree.

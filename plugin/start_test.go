@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
 
 // testStartGuard runs `start` against applications whose status says what

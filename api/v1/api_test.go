@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
 // TestAPI proves the CRDs against a real kube-apiserver: the seed's request

@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
 
 // TestDeployment runs the savepoint-manager binary as manifests/default's

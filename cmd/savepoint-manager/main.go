@@ -21,9 +21,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
-	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/webhook"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
 // flags are the manager's command line.

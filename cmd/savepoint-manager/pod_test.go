@@ -37,7 +37,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
 // managerPod is the manager's pod as manifests/default and the Dockerfile

@@ -33,12 +33,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/flinkharness"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
-	"github.com/kubectl-savepoint/kubectl-savepoint/rules"
-	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/webhook"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
+	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
 const (

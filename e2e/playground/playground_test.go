@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/e2e/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
 // TestPlayground starts the playground as `make dev` does, takes one

@@ -1,0 +1,775 @@
+// Package controller drives each Savepoint through its lifecycle against the
+// Flink JobManager (SPEC §4): trigger, poll, retry, abandon, dispose, detach.
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+)
+
+// Condition types on a Savepoint.
+const (
+	// ConditionReady is True once the savepoint is COMPLETED.
+	ConditionReady = "Ready"
+	// ConditionClusterReachable says whether the parent's JobManager answered.
+	ConditionClusterReachable = "ClusterReachable"
+)
+
+// Options configure the savepoint controller. Zero values take the defaults.
+type Options struct {
+	// RestURLTemplate is where a parent's JobManager is when neither the
+	// rest-url annotation nor a ComputePool says; {name} and {namespace} are
+	// replaced. Default DefaultRestURLTemplate.
+	RestURLTemplate string
+	// BackoffBase is the wait after the first failure, doubled per failure;
+	// default 1s.
+	BackoffBase time.Duration
+	// BackoffCap caps the wait between attempts; default 5 minutes.
+	BackoffCap time.Duration
+	// PollMin and PollMax bound the interval between status polls of a
+	// running trigger, which grows with its age; default 50ms and 2s.
+	PollMin, PollMax time.Duration
+	// ForgottenTriggerGrace is how long after a trigger was recorded a 404
+	// from Flink is answered by waiting for its checkpoint history (cached
+	// for web.refresh-interval) rather than by triggering again; default 10s.
+	ForgottenTriggerGrace time.Duration
+	// SessionPollInterval is how often a running job in session mode is
+	// looked at (its state, savepoints taken outside); default 10s.
+	SessionPollInterval time.Duration
+	// PoolCheckInterval is how often a ComputePool's JobManager is asked
+	// for its version; default 30s.
+	PoolCheckInterval time.Duration
+	// JarCacheDir holds the job jars downloaded from http(s) URIs; default
+	// a folder in the system's temporary directory. It is made when the
+	// first such jar is downloaded; until it can be written, the parents
+	// that need one say so in their Ready condition (JarCacheUnavailable).
+	JarCacheDir string
+	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
+	// data when it is deleted with its namespace or with the Savepoint CRD
+	// (no user asked for it to go); default BulkDetach.
+	BulkDeletePolicy BulkDeletePolicy
+	// RetentionNamespace holds the DetachedSavepoints that BulkDetach makes;
+	// without one, BulkDetach keeps the data as BulkKeep does.
+	RetentionNamespace string
+	// Flink configures the JobManager clients.
+	Flink flink.Options
+	// Now returns the time; default time.Now.
+	Now func() time.Time
+	// SkipNameValidation lets one process set the controllers up more than
+	// once (tests that restart the manager, as a crash would).
+	SkipNameValidation bool
+}
+
+// backoff is the capped exponential wait after the n-th failure: of a
+// savepoint trigger, or of a parent's stop.
+func (o *Options) backoff(n int32) time.Duration {
+	wait := o.BackoffBase
+	for i := int32(1); i < n && wait < o.BackoffCap; i++ {
+		wait *= 2
+	}
+	return min(wait, o.BackoffCap)
+}
+
+func (o *Options) defaults() {
+	if o.RestURLTemplate == "" {
+		o.RestURLTemplate = DefaultRestURLTemplate
+	}
+	if o.BackoffBase == 0 {
+		o.BackoffBase = time.Second
+	}
+	if o.BackoffCap == 0 {
+		o.BackoffCap = 5 * time.Minute
+	}
+	if o.PollMin == 0 {
+		o.PollMin = 50 * time.Millisecond
+	}
+	if o.PollMax == 0 {
+		o.PollMax = 2 * time.Second
+	}
+	if o.ForgottenTriggerGrace == 0 {
+		o.ForgottenTriggerGrace = 10 * time.Second
+	}
+	if o.SessionPollInterval == 0 {
+		o.SessionPollInterval = 10 * time.Second
+	}
+	if o.PoolCheckInterval == 0 {
+		o.PoolCheckInterval = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BulkDeletePolicy == "" {
+		o.BulkDeletePolicy = BulkDetach
+	}
+}
+
+// SavepointReconciler drives attached Savepoints.
+type SavepointReconciler struct {
+	client client.Client
+	// live reads past the cache, where a stale answer would be wrong.
+	live     client.Reader
+	resolver *resolver
+	flink    *flinkClients
+	retain   *retainer
+	events   recorder.EventRecorder
+	opts     Options
+}
+
+// Setup registers the savepoint and parent controllers with mgr. They look
+// up with the indexes of rules.AddIndexes, which the caller adds once.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	opts.defaults()
+	switch opts.BulkDeletePolicy {
+	case BulkDetach, BulkKeep, BulkDispose:
+	default:
+		return fmt.Errorf("bulk delete policy %q: choose detach, keep or dispose", opts.BulkDeletePolicy)
+	}
+	events := mgr.GetEventRecorder("savepoint-manager")
+	r := &SavepointReconciler{
+		client:   mgr.GetClient(),
+		live:     mgr.GetAPIReader(),
+		resolver: &resolver{client: mgr.GetClient(), template: opts.RestURLTemplate},
+		flink:    &flinkClients{options: opts.Flink},
+		retain: &retainer{client: mgr.GetClient(), live: mgr.GetAPIReader(), events: events,
+			policy: opts.BulkDeletePolicy, namespace: opts.RetentionNamespace},
+		events: events,
+		opts:   opts,
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+		Named("savepoint").
+		For(&cmfv1.Savepoint{}).
+		// A detach is a DetachedSavepoint naming its source.
+		Watches(&cmfv1.DetachedSavepoint{}, handler.EnqueueRequestsFromMapFunc(detachedSource)).
+		Complete(r)
+	if err != nil {
+		return err
+	}
+	if err := setupParents(mgr, opts); err != nil {
+		return err
+	}
+	if err := setupSession(mgr, opts, r.flink, r.retain); err != nil {
+		return err
+	}
+	if err := setupOperator(mgr, opts); err != nil {
+		return err
+	}
+	return mgr.Add(&stateGauge{client: mgr.GetClient(), interval: 15 * time.Second})
+}
+
+func detachedSource(_ context.Context, obj client.Object) []ctrl.Request {
+	src := obj.(*cmfv1.DetachedSavepoint).Spec.Source
+	if src == nil {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: types.NamespacedName{Namespace: src.Namespace, Name: src.SavepointName}}}
+}
+
+// Reconcile moves one Savepoint one step on.
+func (r *SavepointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	res, err := r.reconcile(ctx, req)
+	switch {
+	case apierrors.IsConflict(err):
+		// Another write got there first (our own, seen late by the cache):
+		// start again from the newer object, quietly.
+		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
+	case apierrors.IsNotFound(err):
+		return ctrl.Result{}, nil // deleted meanwhile
+	}
+	return res, err
+}
+
+func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	sp := &cmfv1.Savepoint{}
+	if err := r.client.Get(ctx, req.NamespacedName, sp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("triggerId", sp.Status.TriggerID))
+
+	if !sp.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, sp)
+	}
+	if done, err := r.detachIfAsked(ctx, sp); done || err != nil {
+		return ctrl.Result{}, err
+	}
+	if !controllerutil.ContainsFinalizer(sp, cmfv1.DisposeFinalizer) {
+		// Before anything is triggered, so that no savepoint data is ever
+		// made without a finalizer to dispose it on an explicit delete. The
+		// webhook adds it at creation; this is for a Savepoint created
+		// before it did.
+		return ctrl.Result{}, patchMeta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
+	}
+	if sp.Annotations[cmfv1.AbandonAnnotation] == "true" && !terminal(sp.Status.State) {
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "Abandoned", "abandoned by a user", "")
+	}
+
+	switch sp.Status.State {
+	case "":
+		if path := sp.Annotations[cmfv1.AdoptedPathAnnotation]; path != "" {
+			return ctrl.Result{}, r.adopted(ctx, sp, path)
+		}
+		return ctrl.Result{}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+			st.State = cmfv1.StateTriggerPending
+			if st.Origin == "" {
+				st.Origin = cmfv1.OriginManual
+			}
+		})
+	case cmfv1.StateTriggerPending:
+		return r.trigger(ctx, sp)
+	case cmfv1.StateInProgress:
+		return r.poll(ctx, sp)
+	}
+	return ctrl.Result{}, nil
+}
+
+func terminal(state cmfv1.SavepointState) bool {
+	return state == cmfv1.StateCompleted || state == cmfv1.StateFailed || state == cmfv1.StateAbandoned
+}
+
+// trigger starts the next attempt: the trigger ID is recorded in status
+// before the request is sent, so that a crash or a retry asks Flink about
+// the same savepoint instead of taking another.
+func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	now := r.opts.Now()
+	if next := sp.Status.NextAttemptTime; next != nil && now.Before(next.Time) {
+		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
+	}
+	t, fc, job, res, err := r.reach(ctx, sp)
+	if t == nil {
+		return res, err
+	}
+
+	attempt := sp.Status.Failures + 1
+	triggerID := flink.TriggerIDFor(string(sp.UID), strconv.Itoa(int(attempt)))
+	if err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = cmfv1.StateInProgress
+		st.TriggerID = triggerID
+		st.TriggerTimestamp = &metav1.MicroTime{Time: now}
+		st.JobID = job
+		st.NextAttemptTime = nil
+		st.Error = ""
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !sp.DeletionTimestamp.IsZero() {
+		// The write answered with the object as it is now: deleted before
+		// the trigger left. A savepoint taken now would only be disposed.
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "Deleted", "deleted before its trigger was sent", "")
+	}
+	r.event(sp, corev1.EventTypeNormal, "Triggered", "Trigger", "attempt %d: savepoint of job %s triggered with ID %s", attempt, job, triggerID)
+	return r.send(ctx, sp, fc)
+}
+
+// send posts the recorded trigger.
+func (r *SavepointReconciler) send(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (ctrl.Result, error) {
+	_, err := fc.TriggerSavepoint(ctx, sp.Status.JobID, flink.SavepointRequest{
+		TriggerID:       sp.Status.TriggerID,
+		TargetDirectory: sp.Spec.Path,
+		Format:          flink.Format(sp.Spec.FormatType),
+	})
+	if err != nil {
+		restErrors.WithLabelValues("trigger").Inc()
+		if errors.Is(err, flink.ErrUnreachable) {
+			// Still IN_PROGRESS: the next poll finds out whether it arrived.
+			return r.unreachable(ctx, sp, err)
+		}
+		return r.failed(ctx, sp, err)
+	}
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+}
+
+// poll asks Flink about the recorded trigger.
+func (r *SavepointReconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	t, fc, _, res, err := r.reach(ctx, sp)
+	if t == nil {
+		return res, err
+	}
+	op, err := fc.SavepointStatus(ctx, sp.Status.JobID, sp.Status.TriggerID)
+	switch {
+	case errors.Is(err, flink.ErrTriggerNotFound):
+		return r.forgotten(ctx, sp, fc)
+	case err != nil:
+		restErrors.WithLabelValues("savepoint-status").Inc()
+		if errors.Is(err, flink.ErrUnreachable) {
+			return r.unreachable(ctx, sp, err)
+		}
+		return r.failed(ctx, sp, err)
+	case op.State != flink.OperationCompleted:
+		return ctrl.Result{RequeueAfter: r.pollInterval(sp)}, nil
+	case op.Failure != nil:
+		return r.failed(ctx, sp, op.Failure)
+	}
+	return ctrl.Result{}, r.completed(ctx, sp, op.Location)
+}
+
+// forgotten handles a trigger the JobManager no longer knows (its result
+// expired, or the JobManager restarted): if the job's checkpoint history has
+// the savepoint, that is the result; otherwise, once the history had time to
+// show it, the same trigger ID is sent again.
+func (r *SavepointReconciler) forgotten(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (ctrl.Result, error) {
+	path, found, err := r.fromHistory(ctx, sp, fc)
+	if err != nil {
+		restErrors.WithLabelValues("checkpoints").Inc()
+		if errors.Is(err, flink.ErrUnreachable) {
+			return r.unreachable(ctx, sp, err)
+		}
+		return r.failed(ctx, sp, err)
+	}
+	if found {
+		r.event(sp, corev1.EventTypeNormal, "Recovered", "Poll", "Flink forgot trigger %s; found its savepoint in the job's checkpoint history", sp.Status.TriggerID)
+		return ctrl.Result{}, r.completed(ctx, sp, path)
+	}
+	if age := r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time); age < r.opts.ForgottenTriggerGrace {
+		return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
+	}
+	r.event(sp, corev1.EventTypeNormal, "Resent", "Trigger", "Flink does not know trigger %s and its checkpoint history has no such savepoint: sending it again", sp.Status.TriggerID)
+	return r.send(ctx, sp, fc)
+}
+
+// fromHistory looks for the savepoint of the recorded trigger in the job's
+// checkpoint history (see pickFromHistory).
+func (r *SavepointReconciler) fromHistory(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (string, bool, error) {
+	stats, err := fc.Checkpoints(ctx, sp.Status.JobID)
+	if err != nil {
+		return "", false, err
+	}
+	kind, parent := sp.Parent()
+	// Live: a Savepoint that took a path a moment ago must count.
+	held, err := heldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
+	if err != nil {
+		return "", false, err
+	}
+	path, found := pickFromHistory(stats, historyQuery{Since: sp.Status.TriggerTimestamp.Time, Dir: sp.Spec.Path, Held: held})
+	return path, found, nil
+}
+
+// reach resolves the savepoint's parent to a client and a job. When it
+// cannot, it records why and returns a nil target with the result to return.
+func (r *SavepointReconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*target, *flink.Client, string, ctrl.Result, error) {
+	t, err := r.resolver.resolve(ctx, sp)
+	if err != nil {
+		if errors.Is(err, errParentNotFound) {
+			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "ParentNotFound", err.Error(), "")
+		}
+		res, err := r.unreachable(ctx, sp, err)
+		return nil, nil, "", res, err
+	}
+	fc, err := r.flink.get(t.restURL)
+	if err != nil {
+		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "BadRestURL", err.Error(), "")
+	}
+	job := sp.Status.JobID
+	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
+		if job, err = jobID(ctx, fc, t); err != nil {
+			restErrors.WithLabelValues("jobs-overview").Inc()
+			if errors.Is(err, flink.ErrJobNotFound) {
+				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "JobNotRunning",
+					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.parent.GetName(), err), "")
+			}
+			res, err := r.unreachable(ctx, sp, err)
+			return nil, nil, "", res, err
+		}
+	}
+	if err := r.setCondition(ctx, sp, ConditionClusterReachable, metav1.ConditionTrue, "Reachable", t.restURL+" answers"); err != nil {
+		return nil, nil, "", ctrl.Result{}, err
+	}
+	return t, fc, job, ctrl.Result{}, nil
+}
+
+func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
+	kind, _ := sp.Parent()
+	return kind
+}
+
+// unreachable records that the JobManager did not answer and retries later,
+// without counting a failure: nothing was attempted.
+func (r *SavepointReconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
+	if cerr := r.setCondition(ctx, sp, ConditionClusterReachable, metav1.ConditionFalse, "Unreachable", err.Error()); cerr != nil {
+		return ctrl.Result{}, cerr
+	}
+	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
+	return ctrl.Result{RequeueAfter: r.backoff(1)}, nil
+}
+
+// failed counts a failed attempt: ABANDONED when the job is gone, FAILED when
+// the error is permanent or backoffLimit allows no more, else a retry later.
+func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, cause error) (ctrl.Result, error) {
+	msg := cause.Error()
+	var fe *flink.Error
+	if errors.As(cause, &fe) && fe.Message != "" {
+		msg = fe.Message
+	}
+	if errors.Is(cause, flink.ErrJobNotFound) {
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "JobGone", msg, "")
+	}
+	failures := sp.Status.Failures + 1
+	limit := cmfv1.DefaultBackoffLimit
+	if sp.Spec.BackoffLimit != nil {
+		limit = *sp.Spec.BackoffLimit
+	}
+	if flink.Permanent(cause) || (limit >= 0 && failures > limit) {
+		sp.Status.Failures = failures
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "Failed", msg, "")
+	}
+	wait := r.backoff(failures)
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = cmfv1.StateTriggerPending
+		st.Failures = failures
+		st.Error = msg
+		st.NextAttemptTime = &metav1.Time{Time: r.opts.Now().Add(wait)}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: "Retrying", Message: msg, ObservedGeneration: sp.Generation})
+	})
+	r.event(sp, corev1.EventTypeWarning, "AttemptFailed", "Trigger", "attempt %d failed, retrying in %s: %s", failures, wait.Round(time.Millisecond), msg)
+	return ctrl.Result{RequeueAfter: wait}, err
+}
+
+// completed records the savepoint's path.
+func (r *SavepointReconciler) completed(ctx context.Context, sp *cmfv1.Savepoint, location string) error {
+	if sp.Status.TriggerTimestamp != nil {
+		triggerToComplete.Observe(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time).Seconds())
+	}
+	return r.finish(ctx, sp, cmfv1.StateCompleted, "Completed", "", location)
+}
+
+// finish moves the savepoint to a terminal state.
+func (r *SavepointReconciler) finish(ctx context.Context, sp *cmfv1.Savepoint, state cmfv1.SavepointState, reason, msg, path string) error {
+	failures := sp.Status.Failures
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = state
+		st.Failures = failures
+		st.Error = msg
+		st.NextAttemptTime = nil
+		if path != "" {
+			st.Path = path
+		}
+		if st.Origin == "" {
+			st.Origin = cmfv1.OriginManual
+		}
+		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
+		cond := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: msg, ObservedGeneration: sp.Generation}
+		if state == cmfv1.StateCompleted {
+			cond.Status, cond.Message = metav1.ConditionTrue, "savepoint at "+path
+		}
+		meta.SetStatusCondition(&st.Conditions, cond)
+	})
+	if err != nil {
+		return err
+	}
+	eventType, note := corev1.EventTypeNormal, "savepoint "+strings.ToLower(string(state))
+	switch state {
+	case cmfv1.StateCompleted:
+		note = "savepoint completed at " + path
+	case cmfv1.StateFailed, cmfv1.StateAbandoned:
+		eventType, note = corev1.EventTypeWarning, fmt.Sprintf("savepoint %s: %s", strings.ToLower(string(state)), msg)
+	}
+	r.event(sp, eventType, reason, "Finish", "%s", note)
+	return nil
+}
+
+// adopted completes a Savepoint the manager made for a savepoint taken
+// outside one: nothing is triggered, the recorded path is the result.
+func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, path string) error {
+	origin := cmfv1.SavepointOrigin(sp.Annotations[cmfv1.AdoptedOriginAnnotation])
+	if origin == "" {
+		origin = cmfv1.OriginManual
+	}
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = cmfv1.StateCompleted
+		st.Path = path
+		st.Origin = origin
+		st.JobID = sp.Annotations[cmfv1.AdoptedJobAnnotation]
+		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "Adopted",
+			Message: "savepoint at " + path + " adopted from " + cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"), ObservedGeneration: sp.Generation})
+	})
+	if err != nil {
+		return err
+	}
+	r.event(sp, corev1.EventTypeNormal, "Adopted", "Adopt", "%s savepoint at %s adopted from %s", origin, path, cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"))
+	return nil
+}
+
+// backoff is the capped exponential wait after the n-th failure.
+func (r *SavepointReconciler) backoff(n int32) time.Duration { return r.opts.backoff(n) }
+
+// pollInterval grows with the trigger's age: the first polls come quickly
+// (small savepoints take tens of milliseconds), later ones less often.
+func (r *SavepointReconciler) pollInterval(sp *cmfv1.Savepoint) time.Duration {
+	if sp.Status.TriggerTimestamp == nil {
+		return r.opts.PollMin
+	}
+	return max(r.opts.PollMin, min(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time)/2, r.opts.PollMax))
+}
+
+// setStatus applies change to the savepoint's status and writes it once,
+// with optimistic concurrency: a conflict means another writer got there
+// first, and the next reconcile starts from what it wrote.
+func (r *SavepointReconciler) setStatus(ctx context.Context, sp *cmfv1.Savepoint, change func(*cmfv1.SavepointStatus)) error {
+	change(&sp.Status)
+	sp.Status.ObservedGeneration = sp.Generation
+	return r.client.Status().Update(ctx, sp)
+}
+
+// setCondition writes a condition only when it changes.
+func (r *SavepointReconciler) setCondition(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) error {
+	if c := meta.FindStatusCondition(sp.Status.Conditions, kind); c != nil && c.Status == status && c.Reason == reason && c.ObservedGeneration == sp.Generation {
+		return nil
+	}
+	return r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: sp.Generation})
+	})
+}
+
+func (r *SavepointReconciler) event(sp *cmfv1.Savepoint, eventType, reason, action, format string, args ...any) {
+	r.events.Eventf(sp, nil, eventType, reason, action, format, args...)
+}
+
+// detachIfAsked deletes an attached savepoint that a DetachedSavepoint now
+// keeps: first it records the DetachedSavepoint on the savepoint (so its
+// deletion never disposes, whatever happens to the DetachedSavepoint), then
+// it deletes it. Each step is safe to repeat after a crash.
+func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savepoint) (bool, error) {
+	detached := sp.Annotations[cmfv1.DetachedAsAnnotation]
+	if detached == "" {
+		dsp, err := r.detachedFor(ctx, sp)
+		if err != nil || dsp == nil {
+			return false, err
+		}
+		detached = dsp.Namespace + "/" + dsp.Name
+		if err := patchMeta(ctx, r.client, sp, func() { metav1.SetMetaDataAnnotation(&sp.ObjectMeta, cmfv1.DetachedAsAnnotation, detached) }); err != nil {
+			return true, err
+		}
+	}
+	r.event(sp, corev1.EventTypeNormal, "Detached", "Detach", "detached as DetachedSavepoint %s: removing the attached savepoint, keeping its data at %s", detached, sp.Status.Path)
+	err := r.client.Delete(ctx, sp, client.Preconditions{UID: &sp.UID})
+	return true, client.IgnoreNotFound(err)
+}
+
+// detachedFor returns the DetachedSavepoint detached from sp, if any.
+func (r *SavepointReconciler) detachedFor(ctx context.Context, sp *cmfv1.Savepoint) (*cmfv1.DetachedSavepoint, error) {
+	var list cmfv1.DetachedSavepointList
+	if err := r.client.List(ctx, &list, client.MatchingFields{rules.IndexDetachedSource: sp.Namespace + "/" + sp.Name}); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		src := list.Items[i].Spec.Source
+		if src.UID == "" || src.UID == string(sp.UID) {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// finalize runs when an attached savepoint is deleted: its data is disposed
+// only for an explicit delete of a COMPLETED savepoint; a detach or a forced
+// delete keeps it.
+func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(sp, cmfv1.DisposeFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	detached := sp.Annotations[cmfv1.DetachedAsAnnotation]
+	if detached == "" {
+		dsp, err := r.detachedFor(ctx, sp)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if dsp != nil {
+			detached = dsp.Namespace + "/" + dsp.Name
+		}
+	}
+	switch {
+	case detached != "":
+		// The detach event was recorded when the delete was made.
+	case sp.Annotations[cmfv1.ForceDeleteAnnotation] == "true":
+		switch {
+		case sp.Status.Path != "":
+			r.event(sp, corev1.EventTypeWarning, "Orphaned", "Delete", "deleted with --force: the savepoint data at %s was not disposed and is now orphaned", sp.Status.Path)
+		case sp.Status.State == cmfv1.StateInProgress:
+			r.event(sp, corev1.EventTypeWarning, "Orphaned", "Delete", "deleted with --force while IN_PROGRESS: if Flink completes trigger %s of job %s, its savepoint data is orphaned", sp.Status.TriggerID, sp.Status.JobID)
+		}
+	case sp.Status.State == cmfv1.StateInProgress:
+		// The trigger may have reached Flink: its outcome decides whether
+		// there is data to dispose. It is never sent again.
+		return r.settle(ctx, sp)
+	case sp.Status.State != cmfv1.StateCompleted || sp.Status.Path == "":
+		// Nothing in flight, nothing taken: nothing to dispose.
+	case sp.Status.DisposalTriggerID != "":
+		return r.dispose(ctx, sp) // a disposal under way finishes
+	default:
+		why, err := r.retain.bulkDeletion(ctx, sp.Namespace, sp.DeletionTimestamp)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if why == "" || r.retain.policy == BulkDispose {
+			return r.dispose(ctx, sp)
+		}
+		kind, parent := sp.Parent()
+		if err := r.retain.keep(ctx, sp, retained{Namespace: sp.Namespace, Kind: kind, Parent: parent, Name: sp.Name,
+			UID: string(sp.UID), Path: sp.Status.Path, Origin: sp.Status.Origin}, why); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+}
+
+// settle follows the trigger of a savepoint deleted while IN_PROGRESS to
+// its outcome, keeping the resource meanwhile: a savepoint Flink completes
+// is recorded and then disposed (the user asked for it to go); one that
+// failed, or that Flink never took, leaves nothing behind.
+func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	pending := func(err error) (ctrl.Result, error) {
+		return r.disposalPending(ctx, sp, "", fmt.Errorf("deleted while IN_PROGRESS, and the outcome of trigger %s is not known yet: %w; delete with --force to remove it now and keep whatever Flink writes", sp.Status.TriggerID, err))
+	}
+	t, err := r.resolver.resolve(ctx, sp)
+	if err != nil {
+		return pending(err)
+	}
+	fc, err := r.flink.get(t.restURL)
+	if err != nil {
+		return pending(err)
+	}
+	op, err := fc.SavepointStatus(ctx, sp.Status.JobID, sp.Status.TriggerID)
+	switch {
+	case errors.Is(err, flink.ErrTriggerNotFound), errors.Is(err, flink.ErrJobNotFound):
+		path, found, herr := r.fromHistory(ctx, sp, fc)
+		switch {
+		case found:
+			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, path)
+		case herr != nil && !errors.Is(herr, flink.ErrJobNotFound):
+			return pending(herr)
+		}
+		if age := r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time); age < r.opts.ForgottenTriggerGrace {
+			// The history is cached for web.refresh-interval: look again.
+			return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
+		}
+		r.event(sp, corev1.EventTypeNormal, "NotTaken", "Delete", "deleted while IN_PROGRESS: Flink does not know trigger %s and the job's checkpoint history has no savepoint of it: nothing to dispose", sp.Status.TriggerID)
+		return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+	case err != nil:
+		return pending(err)
+	case op.State != flink.OperationCompleted:
+		return ctrl.Result{RequeueAfter: r.pollInterval(sp)}, nil
+	case op.Failure != nil:
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "Failed", oneLine(op.Failure), "")
+	}
+	// Recorded first, so that the disposal that follows knows the path
+	// even across a crash.
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, op.Location)
+}
+
+// dispose deletes a COMPLETED savepoint's data through its parent's
+// JobManager and confirms the result, keeping the resource until it has.
+func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	t, err := r.resolver.resolve(ctx, sp)
+	if err != nil {
+		return r.disposalPending(ctx, sp, "", fmt.Errorf("cannot reach the parent's Flink cluster: %w; delete with --force to keep the data and remove the resource", err))
+	}
+	fc, err := r.flink.get(t.restURL)
+	if err != nil {
+		return r.disposalPending(ctx, sp, "", err)
+	}
+	if sp.Status.DisposalTriggerID == "" {
+		id, err := fc.DisposeSavepoint(ctx, sp.Status.Path)
+		if err != nil {
+			restErrors.WithLabelValues("dispose").Inc()
+			return r.disposalPending(ctx, sp, "", err)
+		}
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+			st.DisposalTriggerID = id
+		})
+	}
+	op, err := fc.DisposalStatus(ctx, sp.Status.DisposalTriggerID)
+	switch {
+	case errors.Is(err, flink.ErrTriggerNotFound):
+		// The JobManager forgot it (restart or expiry): ask again; disposing
+		// a disposed path reports ErrSavepointNotFound, which is success.
+		return r.disposalPending(ctx, sp, "", err)
+	case err != nil:
+		restErrors.WithLabelValues("disposal-status").Inc()
+		return r.disposalPending(ctx, sp, sp.Status.DisposalTriggerID, err)
+	case op.State != flink.OperationCompleted:
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+	case op.Failure != nil && !errors.Is(op.Failure, flink.ErrSavepointNotFound):
+		return r.disposalPending(ctx, sp, "", op.Failure)
+	}
+	r.event(sp, corev1.EventTypeNormal, "Disposed", "Delete", "savepoint data at %s disposed", sp.Status.Path)
+	return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+}
+
+// disposalPending keeps a deleted savepoint until its data can be disposed.
+func (r *SavepointReconciler) disposalPending(ctx context.Context, sp *cmfv1.Savepoint, keepTrigger string, cause error) (ctrl.Result, error) {
+	disposalFailures.Inc()
+	r.event(sp, corev1.EventTypeWarning, "DisposalPending", "Delete", "savepoint data at %s not disposed yet, retrying: %v", sp.Status.Path, cause)
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.PendingDeletion = true
+		st.DisposalTriggerID = keepTrigger
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: "DisposalPending", Message: cause.Error(), ObservedGeneration: sp.Generation})
+	})
+	return ctrl.Result{RequeueAfter: r.backoff(2)}, err
+}
+
+// maxDeletedPaths bounds a parent's record of deleted savepoint paths.
+const maxDeletedPaths = 20
+
+// remember records on a session-mode parent that the savepoint at sp's path
+// was deleted, so that it is never adopted again from the job's checkpoint
+// history.
+func (r *SavepointReconciler) remember(ctx context.Context, sp *cmfv1.Savepoint) error {
+	if sp.Status.Path == "" {
+		return nil
+	}
+	kind, name := sp.Parent()
+	var parent client.Object
+	var session **cmfv1.SessionStatus
+	switch kind {
+	case cmfv1.ParentApplication:
+		app := &cmfv1.FlinkApplication{}
+		parent, session = app, &app.Status.Session
+	case cmfv1.ParentStatement:
+		stmt := &cmfv1.Statement{}
+		parent, session = stmt, &stmt.Status.Session
+	default:
+		return nil
+	}
+	if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, parent); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if *session == nil || slices.Contains((*session).DeletedPaths, sp.Status.Path) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(parent.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	paths := append((*session).DeletedPaths, sp.Status.Path)
+	(*session).DeletedPaths = paths[max(0, len(paths)-maxDeletedPaths):]
+	return client.IgnoreNotFound(r.client.Status().Patch(ctx, parent, patch))
+}
+
+func (r *SavepointReconciler) removeFinalizer(ctx context.Context, sp *cmfv1.Savepoint) error {
+	if err := r.remember(ctx, sp); err != nil {
+		return err
+	}
+	patch := client.MergeFromWithOptions(sp.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(sp, cmfv1.DisposeFinalizer)
+	return client.IgnoreNotFound(r.client.Patch(ctx, sp, patch))
+}

@@ -1,0 +1,926 @@
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+)
+
+// SessionFinalizer keeps a parent whose job runs on a ComputePool until the
+// job is cancelled: deleting the parent must not leave its job running.
+const SessionFinalizer = "cmf.confluent.io/session-job"
+
+// Condition types on a parent in session mode.
+const (
+	// ConditionComputePool says whether the parent's ComputePool exists.
+	ConditionComputePool = "ComputePoolReady"
+	// ConditionJobReady (type "Ready") says whether the job runs as the spec
+	// asks; its reason names the step (Deploying, Running, Stopping,
+	// Suspended, DeployFailed, StopFailed, JobEnded, …).
+	ConditionJobReady = "Ready"
+)
+
+// Generic phases of a parent's job in session mode; a kind spells them its
+// own way (a Statement's phase, an application's lifecycleState).
+const (
+	phaseDeploying = "DEPLOYING"
+	phaseRunning   = "RUNNING"
+	phaseStopping  = "SUSPENDING"
+	phaseUpgrading = "UPGRADING"
+	phaseSuspended = "SUSPENDED"
+	phaseFailed    = "FAILED"
+	phaseFinished  = "FINISHED"
+	phaseWaiting   = "PENDING"
+	phaseDeleting  = "DELETING"
+)
+
+// jobSubmitting is jobStatus.state between recording a deploy and Flink's answer.
+const jobSubmitting = "SUBMITTING"
+
+// sessionParent is a FlinkApplication or a Statement seen by the session
+// controller: what it asks for, and pointers into its status.
+type sessionParent struct {
+	obj  client.Object
+	kind cmfv1.ParentKind
+	pool string
+	// running is the asked state: job.state running, or not stopped.
+	running bool
+	// spec identifies what shapes the job; a change upgrades it.
+	spec      string
+	nonce     *int64
+	stateless bool
+	startFrom *cmfv1.StartFromSavepoint
+	// initialPath is an application's job.initialSavepointPath.
+	initialPath      string
+	allowNonRestored bool
+	configs          []map[string]string
+
+	// session is the status' record; a function, because a status write
+	// decodes the server's answer into new structs.
+	session    func() *cmfv1.SessionStatus
+	job        *cmfv1.JobStatus
+	conditions *[]metav1.Condition
+	phase      func(generic string)
+	setError   func(string)
+	observed   *int64
+
+	// deploy submits the job under jobID, restored from path when set.
+	deploy func(ctx context.Context, r *sessionReconciler, pool *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error
+}
+
+func (p *sessionParent) key() string {
+	nonce := "-"
+	if p.nonce != nil {
+		nonce = strconv.FormatInt(*p.nonce, 10)
+	}
+	return p.spec + "/" + nonce
+}
+
+func (p *sessionParent) deployedKey() string {
+	nonce := "-"
+	if p.session().DeployedNonce != nil {
+		nonce = strconv.FormatInt(*p.session().DeployedNonce, 10)
+	}
+	return p.session().DeployedSpec + "/" + nonce
+}
+
+// nonceChanged: a new savepointRedeployNonce asks for a redeploy from
+// startFromSavepoint, whatever else changed.
+func (p *sessionParent) nonceChanged() bool {
+	if p.nonce == nil || p.session().Deploys == 0 {
+		return false
+	}
+	return p.session().DeployedNonce == nil || *p.session().DeployedNonce != *p.nonce
+}
+
+// sessionReconciler runs the jobs of parents that name a ComputePool, the
+// way the Flink Kubernetes Operator runs a FlinkSessionJob.
+type sessionReconciler struct {
+	client client.Client
+	// live reads past the cache.
+	live   client.Reader
+	events recorder.EventRecorder
+	flink  *flinkClients
+	lookup rules.Lookup
+	jars   *jarCache
+	retain *retainer
+	opts   Options
+	// adapt turns the reconciled object into a sessionParent.
+	adapt  func(client.Object) (*sessionParent, bool)
+	newObj func() client.Object
+}
+
+func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *retainer) error {
+	jars := newJarCache(opts.JarCacheDir)
+	kinds := []struct {
+		name   string
+		obj    client.Object
+		adapt  func(client.Object) (*sessionParent, bool)
+		newObj func() client.Object
+		pools  func(context.Context, client.Reader, string, string) ([]ctrl.Request, error)
+	}{
+		{"session-application", &cmfv1.FlinkApplication{}, adaptApplication, func() client.Object { return &cmfv1.FlinkApplication{} }, parentsOfPool(&cmfv1.FlinkApplicationList{})},
+		{"session-statement", &cmfv1.Statement{}, adaptStatement, func() client.Object { return &cmfv1.Statement{} }, parentsOfPool(&cmfv1.StatementList{})},
+	}
+	for _, k := range kinds {
+		r := &sessionReconciler{
+			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
+			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj, retain: retain,
+		}
+		pools := k.pools
+		reader := mgr.GetClient()
+		err := ctrl.NewControllerManagedBy(mgr).
+			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+			Named(k.name).
+			For(k.obj, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				_, ok := k.adapt(o)
+				return ok
+			}))).
+			Watches(&cmfv1.ComputePool{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+				reqs, err := pools(ctx, reader, o.GetNamespace(), o.GetName())
+				if err != nil {
+					logf.FromContext(ctx).Error(err, "list parents of a compute pool", "pool", o.GetName())
+				}
+				return reqs
+			})).
+			Complete(r)
+		if err != nil {
+			return err
+		}
+	}
+	return setupComputePools(mgr, opts, flinks)
+}
+
+// parentsOfPool lists the parents of one kind that name a pool.
+func parentsOfPool(list client.ObjectList) func(context.Context, client.Reader, string, string) ([]ctrl.Request, error) {
+	return func(ctx context.Context, reader client.Reader, namespace, pool string) ([]ctrl.Request, error) {
+		l := list.DeepCopyObject().(client.ObjectList)
+		if err := reader.List(ctx, l, client.InNamespace(namespace), client.MatchingFields{rules.IndexComputePool: pool}); err != nil {
+			return nil, err
+		}
+		var reqs []ctrl.Request
+		err := meta.EachListItem(l, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}})
+			return nil
+		})
+		return reqs, err
+	}
+}
+
+// Reconcile moves one parent's job one step towards its spec.
+func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := r.newObj()
+	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	p, ok := r.adapt(obj)
+	if !ok {
+		return ctrl.Result{}, nil
+	}
+	res, err := r.reconcile(ctx, p)
+	switch {
+	case ctx.Err() != nil:
+		return ctrl.Result{}, nil // the manager is stopping; the next one carries on
+	case apierrors.IsConflict(err):
+		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
+	case apierrors.IsNotFound(err):
+		return ctrl.Result{}, nil
+	}
+	return res, err
+}
+
+func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ctrl.Result, error) {
+	deleting := !p.obj.GetDeletionTimestamp().IsZero()
+	if deleting && !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	deployedURL := p.session().RestURL
+	pool := &cmfv1.ComputePool{}
+	err := r.client.Get(ctx, client.ObjectKey{Namespace: p.obj.GetNamespace(), Name: p.pool}, pool)
+	if apierrors.IsNotFound(err) {
+		if deleting && deployedURL != "" {
+			// The pool went first (a namespace deletion deletes in no
+			// order): its job is still reached where it was deployed.
+			dfc, err := r.flink.get(deployedURL)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			return r.finalize(ctx, p, dfc)
+		}
+		if deleting {
+			// Never deployed anywhere: nothing runs.
+			return ctrl.Result{}, r.dropFinalizer(ctx, p)
+		}
+		msg := fmt.Sprintf("spec.computePoolName %q: no ComputePool %s in namespace %s yet: create it (kubectl get computepools) or name an existing one", p.pool, p.pool, p.obj.GetNamespace())
+		if p.job.JobID != "" && deployedURL != "" && !jobTerminal(p.job.State) {
+			msg = fmt.Sprintf("ComputePool %s was deleted; job %s keeps running at %s: recreate the pool to manage it again, or delete this %s to stop it", p.pool, p.job.JobID, deployedURL, p.kind)
+		}
+		return ctrl.Result{}, r.update(ctx, p, func() {
+			if p.job.JobID == "" {
+				p.phase(phaseWaiting)
+			}
+			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "ComputePoolNotFound", msg)
+		})
+	} else if err != nil {
+		return ctrl.Result{}, err
+	}
+	restURL := cmp.Or(p.obj.GetAnnotations()[cmfv1.RestURLAnnotation], pool.Spec.RestURL)
+	fc, err := r.flink.get(restURL)
+	if err != nil {
+		return ctrl.Result{}, r.update(ctx, p, func() {
+			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "BadRestURL", fmt.Sprintf("ComputePool %s: spec.restURL: %v", pool.Name, err))
+		})
+	}
+	if deployedURL == "" && p.job.JobID != "" {
+		// Deployed before the endpoint was recorded: it runs where the pool
+		// says now.
+		if err := r.update(ctx, p, func() { p.session().RestURL = restURL }); err != nil {
+			return ctrl.Result{}, err
+		}
+		deployedURL = restURL
+	}
+	// dfc reaches the current job where it was deployed; fc is where the
+	// next deploy goes.
+	dfc := fc
+	if deployedURL != "" && deployedURL != restURL {
+		if dfc, err = r.flink.get(deployedURL); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if c := meta.FindStatusCondition(*p.conditions, ConditionComputePool); c == nil || c.Status != metav1.ConditionTrue {
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+			r.condition(p, ConditionComputePool, metav1.ConditionTrue, "Found", "runs on ComputePool "+pool.Name+" at "+restURL)
+		})
+	}
+	if deleting {
+		return r.finalize(ctx, p, dfc)
+	}
+	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
+		// Before the first deploy: no job runs without a way to cancel it.
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patchMeta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
+	}
+	if p.session().Stop != nil {
+		return r.pollStop(ctx, p, dfc)
+	}
+
+	if p.session().Deploys == 0 && p.job.JobID == "" {
+		// A job of the parent's name that runs already (started before the
+		// manager ran this parent) is taken over, not started a second time.
+		found, err := fc.RunningJobByName(ctx, p.obj.GetName())
+		switch {
+		case err == nil:
+			p.job.JobID = found.ID
+		case errors.Is(err, flink.ErrUnreachable):
+			return r.unreachable(ctx, p, err)
+		}
+	}
+	// A new endpoint (the pool's or the annotation's URL changed) is an
+	// upgrade too: the job is stopped where it runs before it is deployed
+	// at the new one, never run twice.
+	moved := deployedURL != "" && deployedURL != restURL
+	state := ""
+	if id := p.job.JobID; id != "" {
+		s, err := dfc.JobState(ctx, id)
+		switch {
+		case errors.Is(err, flink.ErrJobNotFound):
+		case moved && errors.Is(err, flink.ErrUnreachable):
+			// The old endpoint does not answer at all: its cluster is gone
+			// (restarted elsewhere), so is its job, as for a lost job.
+			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", deployedURL, restURL, deployedURL, oneLine(err), id)
+		case err != nil:
+			return r.unreachable(ctx, p, err)
+		default:
+			state = s
+		}
+	}
+	if p.session().Deploys > 0 && !p.session().Submitted {
+		if state == "" {
+			// Recorded but not (known to be) submitted: a crash or a lost
+			// answer. The same job ID makes a second submit harmless; but
+			// the cache may not have our own last write yet (a refused
+			// deploy already recorded), so the API server has the say.
+			if stale, err := r.stale(ctx, p); stale || err != nil {
+				return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
+			}
+			return r.submit(ctx, p, pool, dfc)
+		}
+		p.session().Submitted = true
+	}
+	alive := state != "" && !jobTerminal(state)
+
+	if !p.running {
+		if alive {
+			return r.startStop(ctx, p, dfc, cmfv1.OriginSuspend)
+		}
+		return ctrl.Result{}, r.update(ctx, p, func() {
+			r.observe(p, state)
+			p.phase(phaseSuspended)
+			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Suspended", suspendedMessage(p))
+		})
+	}
+
+	specChanged := p.session().Deploys > 0 && p.key() != p.deployedKey()
+	changed := specChanged || (p.session().Deploys > 0 && moved)
+	if alive {
+		switch {
+		case p.nonceChanged() || (changed && p.stateless):
+			return r.cancelForRedeploy(ctx, p, dfc)
+		case changed:
+			if moved {
+				r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "EndpointChanged", "Upgrade", "the job's endpoint changed from %s to %s: stopping job %s there before deploying at the new one", deployedURL, restURL, p.job.JobID)
+			}
+			return r.startStop(ctx, p, dfc, cmfv1.OriginUpgrade)
+		}
+		return r.steady(ctx, p, dfc, state)
+	}
+
+	if p.key() == p.session().FailedDeploy {
+		return ctrl.Result{}, r.update(ctx, p, func() { r.observe(p, state) })
+	}
+	// A job that the cluster no longer knows was lost with it (a restart
+	// of a session cluster without HA): it runs again from its newest
+	// savepoint, as the Flink Kubernetes Operator redeploys a lost job.
+	lost := p.session().Deploys > 0 && p.session().Submitted && state == "" && !p.session().StoppedByManager
+	if p.session().Deploys > 0 && !changed && !p.session().StoppedByManager && !lost {
+		// The job ended on its own (it failed, or a bounded job finished):
+		// it is not restarted until the spec asks again.
+		return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+			r.observe(p, state)
+			if state == "FINISHED" {
+				p.phase(phaseFinished)
+				r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JobFinished", "job "+p.job.JobID+" finished")
+				return
+			}
+			p.phase(phaseFailed)
+			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JobEnded",
+				fmt.Sprintf("job %s ended %s: change the spec or its savepointRedeployNonce to deploy again", p.job.JobID, cmp.Or(state, "(gone from the cluster)")))
+		})
+	}
+	if lost && !specChanged {
+		from, err := r.newestSavepointOf(ctx, p)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JobLost", "Deploy", "job %s is gone from the cluster: deploying again from %s", p.job.JobID, cmp.Or(from, "no savepoint"))
+		p.session().ResumeFrom = from
+	}
+	return r.newDeploy(ctx, p, pool, fc, restURL)
+}
+
+// newestSavepointOf is the newest COMPLETED savepoint of the parent's
+// current job, else the one that job started from.
+func (r *sessionReconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
+	var list cmfv1.SavepointList
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+		return "", err
+	}
+	newest, at := p.job.RestoredFrom, time.Time{}
+	for _, sp := range list.Items {
+		if sp.Status.State == cmfv1.StateCompleted && sp.Status.Path != "" && sp.Status.JobID == p.job.JobID &&
+			sp.Status.ResultTimestamp != nil && sp.Status.ResultTimestamp.After(at) {
+			newest, at = sp.Status.Path, sp.Status.ResultTimestamp.Time
+		}
+	}
+	return newest, nil
+}
+
+func suspendedMessage(p *sessionParent) string {
+	if p.session().ResumeFrom != "" {
+		return "suspended; resumes from " + p.session().ResumeFrom
+	}
+	return "suspended"
+}
+
+// stale reports whether the API server has a newer parent than p.
+func (r *sessionReconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
+	live := r.newObj()
+	if err := r.live.Get(ctx, client.ObjectKeyFromObject(p.obj), live); err != nil {
+		return false, err
+	}
+	return live.GetResourceVersion() != p.obj.GetResourceVersion(), nil
+}
+
+// jobTerminal reports whether a Flink job state is final.
+func jobTerminal(state string) bool {
+	switch state {
+	case "FINISHED", "CANCELED", "FAILED", "SUSPENDED":
+		return true
+	}
+	return false
+}
+
+// newDeploy records the next deploy (its job ID and the savepoint it starts
+// from) and then submits it.
+func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
+	from, allow := p.session().ResumeFrom, p.allowNonRestored
+	what := "the last suspend or upgrade savepoint"
+	if p.session().Deploys == 0 || p.nonceChanged() {
+		from, what = p.initialPath, "job.initialSavepointPath"
+		if from == "" {
+			what = ""
+		}
+		resolved, err := rules.ResolveStartFromSavepoint(ctx, r.lookup, p.kind, p.obj.GetNamespace(), p.obj.GetName(), p.startFrom)
+		if err != nil {
+			return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+				p.phase(phaseFailed)
+				p.setError(err.Error())
+				r.condition(p, ConditionJobReady, metav1.ConditionFalse, "SavepointNotResolved", err.Error())
+			})
+		}
+		if resolved != nil {
+			from, what, allow = resolved.Path, resolved.Description, allow || resolved.AllowNonRestoredState
+		}
+	}
+	p.allowNonRestored = allow
+	n := p.session().Deploys + 1
+	jobID := flink.TriggerIDFor(string(p.obj.GetUID()), "deploy", strconv.Itoa(int(n)))
+	if err := r.update(ctx, p, func() {
+		p.session().Deploys = n
+		p.session().RestURL = restURL
+		p.session().DeployedSpec = p.spec
+		p.session().DeployedNonce = p.nonce
+		p.session().Submitted = false
+		p.session().StoppedByManager = false
+		p.session().StopFailures = 0
+		p.session().NextStopTime = nil
+		p.session().AdoptedCheckpointID = 0
+		p.session().ResumeFrom = from
+		*p.job = cmfv1.JobStatus{JobID: jobID, State: jobSubmitting, JobName: p.obj.GetName(), RestoredFrom: from}
+		p.phase(phaseDeploying)
+		p.setError("")
+		msg := "deploying job " + jobID
+		if from != "" {
+			msg += " from " + what + " at " + from
+		}
+		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Deploying", msg)
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.submit(ctx, p, pool, fc)
+}
+
+// submit sends the recorded deploy to Flink.
+func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
+	jobID, from := p.job.JobID, p.job.RestoredFrom
+	err := p.deploy(ctx, r, pool, fc, jobID, from)
+	var cacheErr *jarCacheError
+	switch {
+	case err == nil, errors.Is(err, flink.ErrDuplicateJob):
+	case errors.Is(err, flink.ErrUnreachable):
+		return r.unreachable(ctx, p, err)
+	case errors.As(err, &cacheErr):
+		return r.jarCacheUnavailable(ctx, p, cacheErr)
+	default:
+		msg := oneLine(err)
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "DeployFailed", "Deploy", "job %s: %s", jobID, msg)
+		return ctrl.Result{}, r.update(ctx, p, func() {
+			p.session().Submitted = true
+			p.session().FailedDeploy = p.key()
+			p.job.State = "FAILED"
+			p.phase(phaseFailed)
+			p.setError(msg)
+			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "DeployFailed", msg+": fix the spec (or set a new savepointRedeployNonce) to deploy again")
+		})
+	}
+	note := "deployed job " + jobID
+	if from != "" {
+		note += " from " + from
+	}
+	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Deployed", "Deploy", "%s", note)
+	err = r.update(ctx, p, func() {
+		p.session().Submitted = true
+		p.session().FailedDeploy = ""
+		p.setError("") // e.g. an earlier attempt's jarCacheUnavailable
+		p.job.State = "CREATED"
+		p.job.StartTime = &metav1.Time{Time: r.opts.Now()}
+		p.phase(phaseDeploying)
+		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Deployed", note+"; waiting for it to run")
+	})
+	if apierrors.IsNotFound(err) {
+		// The parent is gone without its finalizer having run: a delete
+		// that read it before the finalizer was added removes it outright.
+		// Nothing else would ever cancel this job.
+		if cerr := fc.CancelJob(ctx, jobID); cerr != nil && !errors.Is(cerr, flink.ErrJobNotFound) {
+			logf.FromContext(ctx).Error(cerr, "the parent was deleted while its job was submitted, and cancelling the job failed: cancel it by hand", "job", jobID)
+		}
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
+}
+
+// steady watches a job that runs as asked, and adopts savepoints taken of
+// it outside any Savepoint resource.
+func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Client, state string) (ctrl.Result, error) {
+	adoptedUpTo, err := r.adoptManual(ctx, p, fc)
+	if err != nil {
+		logf.FromContext(ctx).Info("looking for savepoints taken outside failed; trying again later", "error", err.Error())
+		adoptedUpTo = p.session().AdoptedCheckpointID
+	}
+	next := r.opts.SessionPollInterval
+	if state != "RUNNING" {
+		next = min(next, r.opts.PollMax) // starting: report RUNNING soon
+	}
+	if p.session().Deploys == 0 {
+		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "JobTakenOver", "Deploy", "job %s was running already; the manager runs it from now on, as deployed from the current spec", p.job.JobID)
+	}
+	return ctrl.Result{RequeueAfter: next}, r.update(ctx, p, func() {
+		if st := p.session(); st.Deploys == 0 {
+			st.Deploys, st.DeployedSpec, st.DeployedNonce, st.Submitted = 1, p.spec, p.nonce, true
+		}
+		r.observe(p, state)
+		p.session().AdoptedCheckpointID = adoptedUpTo
+		p.setError("")
+		if state == "RUNNING" {
+			p.phase(phaseRunning)
+			r.condition(p, ConditionJobReady, metav1.ConditionTrue, "Running", "job "+p.job.JobID+" is running")
+		} else {
+			p.phase(phaseDeploying)
+			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Starting", "job "+p.job.JobID+" is "+state)
+		}
+	})
+}
+
+// adoptManual makes a Savepoint (origin MANUAL) of every savepoint in the
+// job's checkpoint history that no Savepoint holds: one taken by hand
+// through Flink's REST API or CLI. It returns the newest history entry it
+// looked at. While a Savepoint of the parent is in flight, its result may be
+// in the history before it is in the Savepoint: nothing is adopted then.
+func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
+	var list cmfv1.SavepointList
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+		return 0, err
+	}
+	for _, sp := range list.Items {
+		if !terminal(sp.Status.State) {
+			return p.session().AdoptedCheckpointID, nil
+		}
+	}
+	stats, err := fc.Checkpoints(ctx, p.job.JobID)
+	if err != nil {
+		return 0, err
+	}
+	newest := p.session().AdoptedCheckpointID
+	for i := len(stats.History) - 1; i >= 0; i-- { // oldest first
+		cp := stats.History[i]
+		if cp.ID <= p.session().AdoptedCheckpointID || cp.Status == "IN_PROGRESS" {
+			continue
+		}
+		if cp.IsSavepoint && cp.Status == "COMPLETED" && cp.ExternalPath != "" && !deleted(p.session().DeletedPaths, cp.ExternalPath) {
+			name, created, err := adopt(ctx, r.client, adoption{
+				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: cp.ExternalPath,
+				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: "checkpoint-history",
+			})
+			if err != nil {
+				return newest, err
+			}
+			if created {
+				r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Adopted", "Adopt", "savepoint %d of job %s at %s, taken outside Kubernetes, adopted as Savepoint %s", cp.ID, p.job.JobID, cp.ExternalPath, name)
+			}
+		}
+		newest = max(newest, cp.ID)
+	}
+	return newest, nil
+}
+
+// deleted says whether path is among a parent's deleted savepoint paths.
+func deleted(paths []string, path string) bool {
+	return slices.ContainsFunc(paths, func(p string) bool { return flink.NormalizePath(p) == flink.NormalizePath(path) })
+}
+
+// startStop records a stop-with-savepoint and sends it.
+func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc *flink.Client, origin cmfv1.SavepointOrigin) (ctrl.Result, error) {
+	now := r.opts.Now()
+	if next := p.session().NextStopTime; next != nil && now.Before(next.Time) {
+		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
+	}
+	format := cmfv1.FormatCanonical
+	if rules.NativeOnly(p.configs...) != "" {
+		format = cmfv1.FormatNative
+	}
+	stop := &cmfv1.StopOperation{
+		TriggerID: flink.TriggerIDFor(string(p.obj.GetUID()), "stop", p.job.JobID, strconv.Itoa(int(p.session().StopFailures)+1)),
+		JobID:     p.job.JobID, Origin: origin, Format: format, Time: metav1.MicroTime{Time: now},
+	}
+	verb := "suspending"
+	if origin == cmfv1.OriginUpgrade {
+		verb = "upgrading"
+	}
+	if err := r.update(ctx, p, func() {
+		p.session().Stop = stop
+		if origin == cmfv1.OriginUpgrade {
+			p.phase(phaseUpgrading)
+		} else {
+			p.phase(phaseStopping)
+		}
+		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Stopping", fmt.Sprintf("%s: stopping job %s with a savepoint", verb, stop.JobID))
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Stopping", "Stop", "%s: stopping job %s with a savepoint (trigger %s)", verb, stop.JobID, stop.TriggerID)
+	return r.sendStop(ctx, p, fc)
+}
+
+func (r *sessionReconciler) sendStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	stop := p.session().Stop
+	_, err := fc.StopWithSavepoint(ctx, stop.JobID, flink.StopRequest{
+		TriggerID: stop.TriggerID, TargetDirectory: savepointDirectory(p.configs), Format: flink.Format(stop.Format),
+	})
+	switch {
+	case err == nil:
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+	case errors.Is(err, flink.ErrUnreachable):
+		// The poll finds out whether it arrived.
+		return r.unreachable(ctx, p, err)
+	}
+	return r.stopFailed(ctx, p, err)
+}
+
+// savepointDirectory is where a stop writes its savepoint: the parent's
+// own savepoint directory, else the cluster's default.
+func savepointDirectory(configs []map[string]string) string {
+	for _, config := range configs {
+		for _, key := range []string{"execution.checkpointing.savepoint-dir", "state.savepoints.dir"} {
+			if dir := config[key]; dir != "" {
+				return dir
+			}
+		}
+	}
+	return ""
+}
+
+// pollStop follows the recorded stop until its savepoint is adopted.
+func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	stop := p.session().Stop
+	op, err := fc.SavepointStatus(ctx, stop.JobID, stop.TriggerID)
+	switch {
+	case errors.Is(err, flink.ErrTriggerNotFound):
+		return r.stopForgotten(ctx, p, fc)
+	case errors.Is(err, flink.ErrUnreachable):
+		return r.unreachable(ctx, p, err)
+	case err != nil:
+		return r.stopFailed(ctx, p, err)
+	case op.State != flink.OperationCompleted:
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+	case op.Failure != nil:
+		return r.stopFailed(ctx, p, op.Failure)
+	}
+	return r.stopDone(ctx, p, op.Location)
+}
+
+// stopForgotten handles a stop the JobManager no longer knows (its result
+// expired, or the JobManager restarted): the job's checkpoint history has
+// its savepoint if it was taken; else, while the job still runs, the same
+// trigger is sent again.
+func (r *sessionReconciler) stopForgotten(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	stop := p.session().Stop
+	stats, err := fc.Checkpoints(ctx, stop.JobID)
+	switch {
+	case errors.Is(err, flink.ErrUnreachable):
+		return r.unreachable(ctx, p, err)
+	case err != nil && !errors.Is(err, flink.ErrJobNotFound):
+		return r.stopFailed(ctx, p, err)
+	case err == nil:
+		// A job is stopped once: a Savepoint adopted from a stop of this job
+		// is this stop's own (adopted before a crash cut the stop short).
+		held, err := heldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
+			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == stop.JobID
+		})
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if path, found := pickFromHistory(stats, historyQuery{Since: stop.Time.Time, Dir: savepointDirectory(p.configs), Held: held}); found {
+			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Recovered", "Stop", "Flink forgot stop %s; found its savepoint in the job's checkpoint history", stop.TriggerID)
+			return r.stopDone(ctx, p, path)
+		}
+	}
+	if age := r.opts.Now().Sub(stop.Time.Time); age < r.opts.ForgottenTriggerGrace {
+		// The history is cached for web.refresh-interval: look again.
+		return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
+	}
+	state, err := fc.JobState(ctx, stop.JobID)
+	if err == nil && !jobTerminal(state) {
+		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Resent", "Stop", "Flink does not know stop %s and job %s still runs: sending it again", stop.TriggerID, stop.JobID)
+		return r.sendStop(ctx, p, fc)
+	}
+	return r.stopFailed(ctx, p, fmt.Errorf("job %s ended (%s) and its checkpoint history has no savepoint of stop %s", stop.JobID, cmp.Or(state, "gone"), stop.TriggerID))
+}
+
+// stopAdoptedFrom marks the Savepoints adopted from a stop-with-savepoint.
+const stopAdoptedFrom = "stop-with-savepoint"
+
+// stopDone adopts the stop's savepoint, then clears the stop: a crash in
+// between adopts it again, which finds the same Savepoint.
+func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
+	stop := p.session().Stop
+	if !p.obj.GetDeletionTimestamp().IsZero() {
+		why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if why != "" {
+			// No Savepoint can be made in a namespace being deleted.
+			err := r.retain.keep(ctx, p.obj, retained{
+				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), UID: string(p.obj.GetUID()),
+				Name: adoptedName(p.obj.GetName(), stop.Origin, path), Path: path, Origin: stop.Origin,
+			}, why)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+				p.session().Stop = nil
+				p.session().StoppedByManager = true
+				p.job.State = "FINISHED"
+			})
+		}
+	}
+	name, _, err := adopt(ctx, r.client, adoption{
+		Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: path,
+		JobID: stop.JobID, Origin: stop.Origin, From: stopAdoptedFrom, Format: stop.Format,
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Stopped", "Stop", "job %s stopped with a savepoint at %s, kept as Savepoint %s (origin %s)", stop.JobID, path, name, stop.Origin)
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+		p.session().Stop = nil
+		p.session().StopFailures = 0
+		p.session().NextStopTime = nil
+		p.session().ResumeFrom = path
+		p.session().StoppedByManager = true
+		p.job.State = "FINISHED"
+	})
+}
+
+// stopFailed gives up this stop; the job runs on and the stop is tried
+// again after a growing wait.
+func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
+	failures := p.session().StopFailures + 1
+	wait := r.opts.backoff(failures)
+	msg := oneLine(cause)
+	job := p.session().Stop.JobID
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "StopFailed", "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
+	return ctrl.Result{RequeueAfter: wait}, r.update(ctx, p, func() {
+		p.session().Stop = nil
+		p.session().StopFailures = failures
+		p.session().NextStopTime = &metav1.Time{Time: r.opts.Now().Add(wait)}
+		p.setError(msg)
+		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "StopFailed", fmt.Sprintf("stop of job %s with a savepoint failed, trying again in %s: %s", job, wait, msg))
+	})
+}
+
+// cancelForRedeploy cancels the job without a savepoint: a new nonce
+// redeploys from startFromSavepoint, a stateless upgrade from nothing. What
+// the next deploy starts from is recorded before the cancel.
+func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	if !p.session().StoppedByManager {
+		if err := r.update(ctx, p, func() {
+			p.session().StoppedByManager = true
+			if !p.nonceChanged() {
+				p.session().ResumeFrom = "" // stateless
+			}
+			p.phase(phaseUpgrading)
+			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Cancelling", "cancelling job "+p.job.JobID+" to redeploy")
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if err := fc.CancelJob(ctx, p.job.JobID); err != nil && !errors.Is(err, flink.ErrJobNotFound) {
+		if errors.Is(err, flink.ErrUnreachable) {
+			return r.unreachable(ctx, p, err)
+		}
+		return ctrl.Result{}, err
+	}
+	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Cancelled", "Redeploy", "job %s cancelled without a savepoint, to redeploy", p.job.JobID)
+	return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+}
+
+// finalize cancels the job of a deleted parent. The webhook admitted the
+// delete only once no savepoints were attached. A stop-with-savepoint in
+// flight is followed to its end first: the savepoint it takes is adopted
+// like any other, never left behind unrecorded.
+func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	forced := p.obj.GetAnnotations()[cmfv1.ForceDeleteAnnotation] == "true"
+	if stop := p.session().Stop; stop != nil {
+		if !forced {
+			return r.pollStop(ctx, p, fc)
+		}
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "Orphaned", "Delete", "deleted with %s=true while stopping job %s: if Flink completes stop %s, its savepoint is not recorded", cmfv1.ForceDeleteAnnotation, stop.JobID, stop.TriggerID)
+	}
+	if id := p.job.JobID; id != "" && !forced {
+		state, err := fc.JobState(ctx, id)
+		switch {
+		case errors.Is(err, flink.ErrJobNotFound):
+		case err != nil:
+			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, oneLine(err), cmfv1.ForceDeleteAnnotation)
+			return r.unreachable(ctx, p, err)
+		case !jobTerminal(state):
+			why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if why != "" {
+				// Nobody asked for this job's state to go: it is stopped with
+				// a savepoint, kept like the namespace's other savepoints.
+				return r.startStop(ctx, p, fc, cmfv1.OriginSuspend)
+			}
+			if err := fc.CancelJob(ctx, id); err != nil && !errors.Is(err, flink.ErrJobNotFound) {
+				return r.unreachable(ctx, p, err)
+			}
+			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Cancelled", "Delete", "job %s cancelled: its %s is being deleted", id, p.kind)
+		}
+	}
+	return ctrl.Result{}, r.dropFinalizer(ctx, p)
+}
+
+func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent) error {
+	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
+		return nil
+	}
+	return patchMeta(ctx, r.client, p.obj, func() { controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) })
+}
+
+// unreachable records that the pool's JobManager did not answer and tries
+// again later; nothing was decided.
+func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
+	msg := oneLine(err)
+	return ctrl.Result{RequeueAfter: r.opts.BackoffBase * 5}, r.update(ctx, p, func() {
+		r.condition(p, ConditionComputePool, metav1.ConditionFalse, "Unreachable", msg)
+	})
+}
+
+// jarCacheUnavailable: the manager could not keep the parent's jar. The
+// deploy stays recorded, not failed, and is sent again (same job ID) once
+// the manager can, e.g. after its Deployment is fixed; the spec is fine.
+func (r *sessionReconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
+	msg := oneLine(err)
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JarCacheUnavailable", "Deploy", "job %s: %s", p.job.JobID, msg)
+	return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+		p.setError(msg)
+		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JarCacheUnavailable", msg)
+	})
+}
+
+// observe copies the job's live state into status.
+func (r *sessionReconciler) observe(p *sessionParent, state string) {
+	if state != "" {
+		p.job.State = state
+	} else if p.job.JobID != "" && p.job.State != "FAILED" {
+		p.job.State = "GONE"
+	}
+}
+
+func (r *sessionReconciler) condition(p *sessionParent, kind string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(p.conditions, metav1.Condition{Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: p.obj.GetGeneration()})
+}
+
+// update applies change to the parent's status and writes it when it changed.
+func (r *sessionReconciler) update(ctx context.Context, p *sessionParent, change func()) error {
+	before := p.obj.DeepCopyObject()
+	change()
+	*p.observed = p.obj.GetGeneration()
+	if equality.Semantic.DeepEqual(before, p.obj) {
+		return nil
+	}
+	return r.client.Status().Update(ctx, p.obj)
+}
+
+// oneLine is an error's message for a condition: its first line, with
+// Flink's root cause when there is one.
+func oneLine(err error) string {
+	var fe *flink.Error
+	msg := err.Error()
+	if errors.As(err, &fe) && fe.Message != "" {
+		msg = fe.Message
+	}
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSpace(msg)
+}

@@ -1,0 +1,46 @@
+package webhook
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+)
+
+// lookups reads through the cache, and confirms a "not found" with a live
+// read where a stale cache would wrongly deny (an object created a moment ago).
+type lookups struct {
+	rules.CacheLookup
+}
+
+// parent reads a savepoint's parent; nil when it does not exist.
+func (l *lookups) parent(ctx context.Context, kind cmfv1.ParentKind, namespace, name string) (client.Object, error) {
+	var obj client.Object = &cmfv1.FlinkApplication{}
+	if kind == cmfv1.ParentStatement {
+		obj = &cmfv1.Statement{}
+	}
+	if found, err := l.Get(ctx, namespace, name, obj); !found {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// attachedLive lists, with a live read, the Savepoints still attached to a
+// parent: a parent's deletion must never miss one created a moment ago.
+func (l *lookups) attachedLive(ctx context.Context, kind cmfv1.ParentKind, namespace, name string) ([]cmfv1.Savepoint, error) {
+	field := "spec.application"
+	if kind == cmfv1.ParentStatement {
+		field = "spec.statement"
+	}
+	var list cmfv1.SavepointList
+	if err := l.Live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: name}); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// rawExtension wraps request bytes for the decoder.
+func rawExtension(raw []byte) runtime.RawExtension { return runtime.RawExtension{Raw: raw} }

@@ -1,0 +1,288 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+)
+
+// savepointDefaulter fills in what a user may leave out of a Savepoint:
+// formatType, backoffLimit, a name, and the parent label; and it adds the
+// dispose finalizer. Nothing else changes.
+type savepointDefaulter struct {
+	now func() time.Time
+}
+
+func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create {
+		return admission.Allowed("")
+	}
+	var sp cmfv1.Savepoint
+	if err := json.Unmarshal(req.Object.Raw, &sp); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode Savepoint: %w", err))
+	}
+	original, err := json.Marshal(&sp)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if sp.Spec.FormatType == "" {
+		sp.Spec.FormatType = cmfv1.FormatCanonical
+	}
+	if sp.Spec.BackoffLimit == nil {
+		limit := cmfv1.DefaultBackoffLimit
+		sp.Spec.BackoffLimit = &limit
+	}
+	kind, parent := sp.Parent()
+	if sp.Name == "" && sp.GenerateName == "" && parent != "" {
+		sp.Name = GenerateName(parent, d.now())
+	}
+	if parent != "" {
+		// From the first moment, not when the controller first sees it: a
+		// delete that read the object before a finalizer was added deletes
+		// it outright, even one added while its admission ran, and the
+		// controller may have sent the trigger by then. Its data would be
+		// orphaned.
+		controllerutil.AddFinalizer(&sp, cmfv1.DisposeFinalizer)
+	}
+	if label := parentLabel(kind); label != "" && len(validation.IsValidLabelValue(parent)) == 0 {
+		if sp.Labels == nil {
+			sp.Labels = map[string]string{}
+		}
+		sp.Labels[label] = parent
+	}
+	defaulted, err := json.Marshal(&sp)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	// Patch against the decoded original, not the raw request, so that only
+	// the fields set here are in the patch.
+	return admission.PatchResponseFromRaw(original, defaulted)
+}
+
+// parentLabel is the label that names a savepoint's parent of that kind.
+func parentLabel(kind cmfv1.ParentKind) string {
+	switch kind {
+	case cmfv1.ParentApplication:
+		return cmfv1.ApplicationLabel
+	case cmfv1.ParentStatement:
+		return cmfv1.StatementLabel
+	}
+	return ""
+}
+
+// GenerateName names a savepoint after its parent and the UTC time, e.g.
+// orders-20261125t101500-3f9a, trimming the parent so the name stays a valid
+// object name. The random suffix keeps two savepoints of one second apart.
+func GenerateName(parent string, now time.Time) string {
+	var suffix [2]byte
+	_, _ = rand.Read(suffix[:])
+	tail := "-" + strings.ToLower(now.UTC().Format("20060102T150405")) + "-" + hex.EncodeToString(suffix[:])
+	if max := validation.DNS1123SubdomainMaxLength - len(tail); len(parent) > max {
+		parent = strings.TrimRight(parent[:max], "-.")
+	}
+	return parent + tail
+}
+
+// savepointValidator enforces the rules of an attached Savepoint: its parent
+// exists and is not being deleted, the user may act on the parent, and the
+// parent's state backend can write the format.
+type savepointValidator struct {
+	decoder     admission.Decoder
+	lookups     *lookups
+	access      *access
+	managerUser string
+}
+
+func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	var sp cmfv1.Savepoint
+	raw := req.Object
+	if req.Operation == admissionv1.Delete {
+		raw = req.OldObject
+	}
+	if err := v.decoder.DecodeRaw(raw, &sp); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode Savepoint: %w", err))
+	}
+	kind, parent := sp.Parent()
+	if kind == "" {
+		// The CRD's own validation names the field; nothing to add.
+		return admission.Allowed("")
+	}
+
+	switch req.Operation {
+	case admissionv1.Create:
+		return v.validateCreate(ctx, req, &sp, kind, parent)
+	case admissionv1.Update:
+		var old cmfv1.Savepoint
+		if err := v.decoder.DecodeRaw(req.OldObject, &old); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old Savepoint: %w", err))
+		}
+		if resp := v.requireManagerToAdopt(req, &sp, &old); !resp.Allowed {
+			return resp
+		}
+		return v.requireAccess(ctx, req, "update", &sp, kind, parent)
+	case admissionv1.Delete:
+		resp := v.requireAccess(ctx, req, "delete", &sp, kind, parent)
+		if resp.Allowed {
+			resp = v.guardRestorePoint(ctx, req, &sp, kind, parent)
+		}
+		if resp.Allowed && sp.Status.State == cmfv1.StateCompleted && sp.Status.Path != "" {
+			hint := "detach it first to keep the data (kubectl savepoint detach " + sp.Name + ")"
+			if kind == cmfv1.ParentStatement {
+				hint = "Savepoints attached to a Statement cannot be detached"
+			}
+			resp = resp.WithWarnings(fmt.Sprintf("Savepoint %s: its data at %s will be disposed through the Flink cluster; %s", sp.Name, sp.Status.Path, hint))
+		}
+		return resp
+	}
+	return admission.Allowed("")
+}
+
+func (v *savepointValidator) validateCreate(ctx context.Context, req admission.Request, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	field := parentField(kind)
+	obj, err := v.lookups.parent(ctx, kind, req.Namespace, parent)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if obj == nil {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q does not exist in namespace %s: create the %s first, or name an existing one",
+			sp.Name, field, parent, req.Namespace, kind))
+	}
+	// The manager still records a savepoint it took for a parent that is
+	// being deleted (a stop-with-savepoint in flight): data is never left
+	// behind unrecorded.
+	managerAdopts := (v.managerUser == "" || req.UserInfo.Username == v.managerUser) && sp.Annotations[cmfv1.AdoptedPathAnnotation] != ""
+	if obj.GetDeletionTimestamp() != nil && !managerAdopts {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q is being deleted: no new savepoints can attach to it", sp.Name, field, parent))
+	}
+	if resp := v.requireManagerToAdopt(req, sp, nil); !resp.Allowed {
+		return resp
+	}
+	if resp := v.requireAccess(ctx, req, "update", sp, kind, parent); !resp.Allowed {
+		return resp
+	}
+	adopted := sp.Annotations[cmfv1.AdoptedPathAnnotation] != "" // its data exists already, in whatever format
+	if !adopted && (sp.Spec.FormatType == "" || sp.Spec.FormatType == cmfv1.FormatCanonical) {
+		if setting := rules.NativeOnly(parentConfigs(obj)...); setting != "" {
+			return admission.Denied(fmt.Sprintf("Savepoint %s: spec.formatType CANONICAL is not supported by %s %s, whose state backend supports only NATIVE savepoints (%s): set spec.formatType: NATIVE",
+				sp.Name, kind, parent, setting))
+		}
+	}
+	return admission.Allowed("")
+}
+
+// adoptionAnnotations make a Savepoint COMPLETED at a path without a trigger.
+var adoptionAnnotations = []string{cmfv1.AdoptedPathAnnotation, cmfv1.AdoptedOriginAnnotation, cmfv1.AdoptedJobAnnotation, cmfv1.AdoptedFromAnnotation}
+
+// requireManagerToAdopt refuses the adoption annotations from anyone but
+// the manager: with them, anyone could attach a path they do not own and
+// have it disposed by a later delete. old is nil on create.
+func (v *savepointValidator) requireManagerToAdopt(req admission.Request, sp, old *cmfv1.Savepoint) admission.Response {
+	if v.managerUser == "" || req.UserInfo.Username == v.managerUser {
+		return admission.Allowed("")
+	}
+	for _, key := range adoptionAnnotations {
+		value, set := sp.Annotations[key]
+		if old != nil {
+			if oldValue, was := old.Annotations[key]; was == set && oldValue == value {
+				continue
+			}
+		} else if !set {
+			continue
+		}
+		return admission.Denied(fmt.Sprintf("Savepoint %s: metadata.annotations[%s] is set only by the savepoint manager when it adopts a savepoint taken outside Kubernetes: remove it; to register existing savepoint data, import it (kubectl savepoint import)",
+			sp.Name, key))
+	}
+	return admission.Allowed("")
+}
+
+// guardRestorePoint refuses to dispose of the savepoint a parent will
+// resume or start from: the next resume would fail, its state lost. A
+// forced delete (which keeps the data), a detach, the manager's own
+// deletes and a namespace's deletion (which keeps the data) pass.
+func (v *savepointValidator) guardRestorePoint(ctx context.Context, req admission.Request, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	if (v.managerUser != "" && req.UserInfo.Username == v.managerUser) ||
+		sp.Annotations[cmfv1.ForceDeleteAnnotation] == "true" || sp.Annotations[cmfv1.DetachedAsAnnotation] != "" ||
+		sp.Status.State != cmfv1.StateCompleted {
+		return admission.Allowed("")
+	}
+	var parents rules.Parents
+	var apps cmfv1.FlinkApplicationList
+	var stmts cmfv1.StatementList
+	var siblings cmfv1.SavepointList
+	for _, list := range []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&apps, []client.ListOption{client.InNamespace(req.Namespace)}},
+		{&stmts, []client.ListOption{client.InNamespace(req.Namespace)}},
+		{&siblings, []client.ListOption{client.InNamespace(req.Namespace), client.MatchingFields{rules.IndexParent: rules.ParentKey(kind, parent)}}},
+	} {
+		if err := v.lookups.Cache.List(ctx, list.list, list.opts...); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
+	parents.Applications, parents.Statements = apps.Items, stmts.Items
+	why := rules.RestorePoint(sp, siblings.Items, parents)
+	if why == "" {
+		return admission.Allowed("")
+	}
+	ns := &corev1.Namespace{}
+	if err := v.lookups.Live.Get(ctx, client.ObjectKey{Name: req.Namespace}, ns); err == nil && !ns.DeletionTimestamp.IsZero() {
+		return admission.Allowed("") // a namespace's deletion keeps the data (the manager's bulk-delete policy)
+	}
+	ways := "delete it with --force to keep the data (kubectl savepoint delete " + sp.Name + " --force), detach it (kubectl savepoint detach " + sp.Name + "), or change " + string(kind) + " " + parent + " first"
+	if kind == cmfv1.ParentStatement {
+		ways = "delete it with --force to keep the data (kubectl savepoint delete " + sp.Name + " --force), or change the statement first"
+	}
+	return admission.Denied(fmt.Sprintf("Savepoint %s: %s, and deleting it would dispose its data at %s: %s", sp.Name, why, sp.Status.Path, ways))
+}
+
+// requireAccess allows the request only if its user may verb the parent.
+func (v *savepointValidator) requireAccess(ctx context.Context, req admission.Request, verb string, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	if v.managerUser != "" && req.UserInfo.Username == v.managerUser {
+		return admission.Allowed("") // the manager acting on its own (finalizers, a detach's removal)
+	}
+	ok, err := v.access.allowed(ctx, req.UserInfo, verb, kind, req.Namespace, parent)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !ok {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: user %q may not %s %s %s, and a savepoint inherits its permissions from its parent: ask for %s on %s in namespace %s",
+			sp.Name, req.UserInfo.Username, verb, kind, parent, verb, resourceOf(kind), req.Namespace))
+	}
+	return admission.Allowed("")
+}
+
+// parentField is the Savepoint field naming a parent of that kind.
+func parentField(kind cmfv1.ParentKind) string {
+	if kind == cmfv1.ParentStatement {
+		return "spec.statement"
+	}
+	return "spec.application"
+}
+
+// parentConfigs are the Flink settings of a parent that decide its state backend.
+func parentConfigs(obj any) []map[string]string {
+	switch p := obj.(type) {
+	case *cmfv1.FlinkApplication:
+		return []map[string]string{p.Spec.FlinkConfiguration}
+	case *cmfv1.Statement:
+		return []map[string]string{p.Spec.FlinkConfiguration, p.Spec.Properties}
+	}
+	return nil
+}
