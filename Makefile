@@ -64,7 +64,8 @@ verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) ar
 	{ echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
 
 .PHONY: lint
-lint: verify-generated ## gofmt, go vet, staticcheck and the generated-files check.
+lint: verify-generated ## gofmt, go vet, staticcheck, the generated-files check and the dependency directions (e2e/tools/deps.sh).
+	@bash e2e/tools/deps.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)

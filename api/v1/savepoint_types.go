@@ -210,6 +210,21 @@ const (
 	ParentStatement ParentKind = "Statement"
 )
 
+// Terminal reports whether a savepoint in this state stays in it:
+// COMPLETED, FAILED or ABANDONED.
+func (s SavepointState) Terminal() bool {
+	return s == StateCompleted || s == StateFailed || s == StateAbandoned
+}
+
+// EffectiveState is the state, with TRIGGER_PENDING for a savepoint the
+// manager has not looked at yet (an empty state).
+func (s *SavepointStatus) EffectiveState() SavepointState {
+	if s.State == "" {
+		return StateTriggerPending
+	}
+	return s.State
+}
+
 // Parent returns the kind and name of the savepoint's parent, or "" and ""
 // when spec names none.
 func (s *Savepoint) Parent() (ParentKind, string) {

@@ -39,19 +39,19 @@ func (r *computePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := pool.Status.DeepCopy()
-	cond := metav1.Condition{Type: ConditionReady, ObservedGeneration: pool.Generation}
+	cond := metav1.Condition{Type: cmfv1.ConditionReady, ObservedGeneration: pool.Generation}
 	fc, err := r.flink.get(pool.Spec.RestURL)
 	if err == nil {
 		var info *flink.ClusterInfo
 		if info, err = fc.Info(ctx); err == nil {
 			pool.Status.Reachable = true
 			pool.Status.FlinkVersion = info.FlinkVersion
-			cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "Reachable", fmt.Sprintf("Flink %s answers at %s", info.FlinkVersion, pool.Spec.RestURL)
+			cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, cmfv1.ReasonReachable, fmt.Sprintf("Flink %s answers at %s", info.FlinkVersion, pool.Spec.RestURL)
 		}
 	}
 	if err != nil {
 		pool.Status.Reachable = false
-		reason := "Unreachable"
+		reason := cmfv1.ReasonUnreachable
 		if !errors.Is(err, flink.ErrUnreachable) {
 			reason = "BadAnswer"
 		}

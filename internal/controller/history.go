@@ -60,12 +60,8 @@ func pickFromHistory(stats *flink.CheckpointStats, q historyQuery) (string, bool
 // (a Savepoint that took a path a moment ago must count), by the CRD's
 // selectable fields.
 func heldPaths(ctx context.Context, live client.Reader, namespace string, kind cmfv1.ParentKind, parent string, own func(*cmfv1.Savepoint) bool) ([]string, error) {
-	field := "spec.application"
-	if kind == cmfv1.ParentStatement {
-		field = "spec.statement"
-	}
 	var list cmfv1.SavepointList
-	if err := live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: parent}); err != nil {
+	if err := live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{kind.SavepointField(): parent}); err != nil {
 		return nil, err
 	}
 	var paths []string

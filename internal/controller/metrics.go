@@ -56,11 +56,7 @@ func (g *stateGauge) Start(ctx context.Context) error {
 				cmfv1.StateFailed: 0, cmfv1.StateAbandoned: 0,
 			}
 			for _, sp := range list.Items {
-				state := sp.Status.State
-				if state == "" {
-					state = cmfv1.StateTriggerPending
-				}
-				counts[state]++
+				counts[sp.Status.EffectiveState()]++
 			}
 			for state, n := range counts {
 				savepointsByState.WithLabelValues(string(state)).Set(n)

@@ -35,18 +35,6 @@ import (
 // +kubebuilder:rbac:groups=flink.apache.org,resources=flinkstatesnapshots,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications/status,verbs=get;update;patch
 
-// Reasons of an operator-mode application's Ready condition.
-const (
-	ReasonOperatorNotInstalled = "FlinkKubernetesOperatorNotInstalled"
-	ReasonStartUnresolved      = "StartFromSavepointUnresolved"
-	ReasonRenderFailed         = "RenderFailed"
-	ReasonDeploying            = "Deploying"
-	ReasonDeploymentError      = "DeploymentError"
-	ReasonRunning              = "Running"
-	ReasonSuspended            = "Suspended"
-	ReasonProgressing          = "Progressing"
-)
-
 // operatorReconciler runs operator-mode FlinkApplications.
 type operatorReconciler struct {
 	client client.Client
@@ -141,7 +129,7 @@ func (r *operatorReconciler) reconcile(ctx context.Context, raw *unstructured.Un
 		if ok, _ := served(r.mapper, deploymentGVK.GroupKind(), deploymentGVK.Version); ok {
 			msg = fmt.Sprintf("FlinkApplication %s runs through the Flink Kubernetes Operator, whose CRDs were installed after savepoint-manager started: restart savepoint-manager", app.Name)
 		}
-		r.setReady(app, metav1.ConditionFalse, ReasonOperatorNotInstalled, msg)
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonOperatorNotInstalled, msg)
 		// Nothing announces the CRDs' arrival: look again now and then.
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	}
@@ -155,30 +143,30 @@ func (r *operatorReconciler) reconcile(ctx context.Context, raw *unstructured.Un
 		return ctrl.Result{}, err
 	}
 	if current != nil && !metav1.IsControlledBy(current, app) {
-		r.setReady(app, metav1.ConditionFalse, ReasonRenderFailed, fmt.Sprintf("FlinkDeployment %s already exists and is not this application's: delete it, or give the application another name", app.Name))
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonRenderFailed, fmt.Sprintf("FlinkDeployment %s already exists and is not this application's: delete it, or give the application another name", app.Name))
 		return ctrl.Result{}, nil
 	}
 
 	start, err := r.startPoint(ctx, app, current)
 	if err != nil {
-		r.setReady(app, metav1.ConditionFalse, ReasonStartUnresolved, err.Error())
-		r.events.Eventf(app, nil, "Warning", ReasonStartUnresolved, "Render", "%s", err.Error())
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonStartFromSavepointUnresolved, err.Error())
+		r.events.Eventf(app, nil, "Warning", cmfv1.ReasonStartFromSavepointUnresolved, "Render", "%s", err.Error())
 		// The savepoint may appear (be imported, complete) without any
 		// change to the application.
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 	}
 	desired, err := renderDeployment(raw, start)
 	if err != nil {
-		r.setReady(app, metav1.ConditionFalse, ReasonRenderFailed, err.Error())
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonRenderFailed, err.Error())
 		return ctrl.Result{}, nil
 	}
 	// Forced: the application is the source of every field rendered from
 	// it; fields it does not render are left to whoever set them.
 	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(operatorFieldManager), client.ForceOwnership); err != nil {
 		msg := fmt.Sprintf("apply FlinkDeployment %s: %v", app.Name, err)
-		r.setReady(app, metav1.ConditionFalse, ReasonRenderFailed, msg)
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonRenderFailed, msg)
 		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-			r.events.Eventf(app, nil, "Warning", ReasonRenderFailed, "Render", "%s", msg)
+			r.events.Eventf(app, nil, "Warning", cmfv1.ReasonRenderFailed, "Render", "%s", msg)
 			return ctrl.Result{}, nil // rejected by the operator's schema: waits for a change of the spec
 		}
 		return ctrl.Result{}, err
@@ -261,28 +249,28 @@ func (r *operatorReconciler) mirror(app *cmfv1.FlinkApplication, dep *unstructur
 		r.events.Eventf(app, nil, "Normal", "JobStateChanged", "Mirror", "FlinkDeployment %s: job %s %s", dep.GetName(), st.JobStatus.JobID, st.JobStatus.State)
 	}
 	if st.Error != old.Error && st.Error != "" {
-		r.events.Eventf(app, nil, "Warning", ReasonDeploymentError, "Mirror", "FlinkDeployment %s: %s", dep.GetName(), st.Error)
+		r.events.Eventf(app, nil, "Warning", cmfv1.ReasonDeploymentError, "Mirror", "FlinkDeployment %s: %s", dep.GetName(), st.Error)
 	}
 
 	suspended := app.Spec.Job != nil && app.Spec.Job.State == cmfv1.JobSuspended
 	summary := fmt.Sprintf("FlinkDeployment %s: lifecycle %s, job %s", dep.GetName(), orNone(st.LifecycleState), orNone(st.JobStatus.State))
 	switch {
 	case st.LifecycleState == "":
-		r.setReady(app, metav1.ConditionFalse, ReasonDeploying, fmt.Sprintf("FlinkDeployment %s has no status yet: is the Flink Kubernetes Operator running and watching namespace %s?", dep.GetName(), app.Namespace))
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonDeploying, fmt.Sprintf("FlinkDeployment %s has no status yet: is the Flink Kubernetes Operator running and watching namespace %s?", dep.GetName(), app.Namespace))
 	case st.Error != "":
-		r.setReady(app, metav1.ConditionFalse, ReasonDeploymentError, summary+": "+st.Error)
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonDeploymentError, summary+": "+st.Error)
 	case suspended && st.LifecycleState == "SUSPENDED":
-		r.setReady(app, metav1.ConditionTrue, ReasonSuspended, summary)
+		r.setReady(app, metav1.ConditionTrue, cmfv1.ReasonSuspended, summary)
 	case !suspended && st.JobStatus.State == "RUNNING" && (st.LifecycleState == "STABLE" || st.LifecycleState == "DEPLOYED"):
-		r.setReady(app, metav1.ConditionTrue, ReasonRunning, summary)
+		r.setReady(app, metav1.ConditionTrue, cmfv1.ReasonRunning, summary)
 	default:
-		r.setReady(app, metav1.ConditionFalse, ReasonProgressing, summary)
+		r.setReady(app, metav1.ConditionFalse, cmfv1.ReasonProgressing, summary)
 	}
 }
 
 func (r *operatorReconciler) setReady(app *cmfv1.FlinkApplication, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
-		Type: ConditionReady, Status: status, Reason: reason, Message: msg, ObservedGeneration: app.Generation,
+		Type: cmfv1.ConditionReady, Status: status, Reason: reason, Message: msg, ObservedGeneration: app.Generation,
 	})
 }
 

@@ -151,8 +151,8 @@ func (s *suite) testStatusMirror(t *testing.T) {
 	ns := s.env.Namespace(t)
 	app := s.operatorApp(t, ns, "mirror", nil)
 	s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true })
-	got := s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == controller.ReasonDeploying })
-	assert.Contains(t, meta.FindStatusCondition(got.Status.Conditions, controller.ConditionReady).Message, "is the Flink Kubernetes Operator running")
+	got := s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == cmfv1.ReasonDeploying })
+	assert.Contains(t, meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionReady).Message, "is the Flink Kubernetes Operator running")
 	assert.Equal(t, "mirror", got.Status.Operator.Deployment)
 
 	jobID := strings.Repeat("a1", 16)
@@ -160,14 +160,14 @@ func (s *suite) testStatusMirror(t *testing.T) {
 		"lifecycleState": "STABLE",
 		"jobStatus":      map[string]any{"jobId": jobID, "state": "RUNNING", "jobName": "mirror", "startTime": "1732520000000"},
 	})
-	got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == controller.ReasonRunning })
+	got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == cmfv1.ReasonRunning })
 	assert.Equal(t, jobID, got.Status.JobStatus.JobID)
 	assert.Equal(t, "RUNNING", got.Status.JobStatus.State)
 	assert.Equal(t, "mirror", got.Status.JobStatus.JobName)
 	require.NotNil(t, got.Status.JobStatus.StartTime)
 	assert.Equal(t, time.UnixMilli(1732520000000).UTC(), got.Status.JobStatus.StartTime.UTC())
 	assert.Equal(t, "STABLE", got.Status.LifecycleState)
-	ready := meta.FindStatusCondition(got.Status.Conditions, controller.ConditionReady)
+	ready := meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionReady)
 	assert.Equal(t, metav1.ConditionTrue, ready.Status)
 	assert.Equal(t, got.Generation, ready.ObservedGeneration)
 	assert.Equal(t, got.Generation, got.Status.ObservedGeneration)
@@ -179,10 +179,10 @@ func (s *suite) testStatusMirror(t *testing.T) {
 		"error":          `{"type":"org.apache.flink.kubernetes.operator.exception.ReconciliationException","message":"Job could not be upgraded: no savepoint","additionalMetadata":{},"throwableList":[]}`,
 		"jobStatus":      map[string]any{"jobId": jobID, "state": "FAILED"},
 	})
-	got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == controller.ReasonDeploymentError })
+	got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == cmfv1.ReasonDeploymentError })
 	assert.Equal(t, "Job could not be upgraded: no savepoint", got.Status.Error, "the operator's message, not its JSON")
-	assert.Equal(t, metav1.ConditionFalse, meta.FindStatusCondition(got.Status.Conditions, controller.ConditionReady).Status)
-	s.requireAppEvent(t, got, controller.ReasonDeploymentError, "Job could not be upgraded")
+	assert.Equal(t, metav1.ConditionFalse, meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionReady).Status)
+	s.requireAppEvent(t, got, cmfv1.ReasonDeploymentError, "Job could not be upgraded")
 }
 
 func (s *suite) testStartFromSavepoint(t *testing.T) {
@@ -252,15 +252,17 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 
 		s.mirrorRound(t, app, "STABLE")
 		got := s.waitApp(t, app, func(*cmfv1.FlinkApplication) bool { return true })
-		assert.NotEqual(t, controller.ReasonStartUnresolved, readyReason(got), "the job already started from it")
+		assert.NotEqual(t, cmfv1.ReasonStartFromSavepointUnresolved, readyReason(got), "the job already started from it")
 		dep := s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true })
 		path, _, _ := unstructured.NestedString(dep.Object, "spec", "job", "initialSavepointPath")
 		assert.Equal(t, attachedPath, path)
 
 		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"savepointRedeployNonce":5}}}`))))
-		got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return readyReason(a) == controller.ReasonStartUnresolved })
-		assert.Contains(t, meta.FindStatusCondition(got.Status.Conditions, controller.ConditionReady).Message, attached.Name)
-		s.requireAppEvent(t, app, controller.ReasonStartUnresolved, attached.Name)
+		got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool {
+			return readyReason(a) == cmfv1.ReasonStartFromSavepointUnresolved
+		})
+		assert.Contains(t, meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionReady).Message, attached.Name)
+		s.requireAppEvent(t, app, cmfv1.ReasonStartFromSavepointUnresolved, attached.Name)
 		nonce, _, _ := unstructured.NestedInt64(s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true }).Object, "spec", "job", "savepointRedeployNonce")
 		assert.Equal(t, int64(4), nonce, "no redeploy from a savepoint that is gone")
 	})
@@ -398,9 +400,9 @@ func (s *suite) testWithoutOperator(t *testing.T) {
 	ns := s.env.Namespace(t)
 	app := s.operatorApp(t, ns, "orders", map[string]string{cmfv1.RestURLAnnotation: s.flink.RESTURL})
 	got := s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool {
-		return readyReason(a) == controller.ReasonOperatorNotInstalled
+		return readyReason(a) == cmfv1.ReasonOperatorNotInstalled
 	})
-	ready := meta.FindStatusCondition(got.Status.Conditions, controller.ConditionReady)
+	ready := meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionReady)
 	assert.Equal(t, metav1.ConditionFalse, ready.Status)
 	assert.Contains(t, ready.Message, "install the operator")
 	assert.Contains(t, ready.Message, "spec.computePoolName")
@@ -612,7 +614,7 @@ func (s *suite) requireAppEvent(t *testing.T, app *cmfv1.FlinkApplication, reaso
 }
 
 func readyReason(app *cmfv1.FlinkApplication) string {
-	if c := meta.FindStatusCondition(app.Status.Conditions, controller.ConditionReady); c != nil {
+	if c := meta.FindStatusCondition(app.Status.Conditions, cmfv1.ConditionReady); c != nil {
 		return c.Reason
 	}
 	return ""

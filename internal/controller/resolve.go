@@ -65,27 +65,14 @@ type resolver struct {
 // resolve returns the target of a savepoint's parent.
 func (r *resolver) resolve(ctx context.Context, sp *cmfv1.Savepoint) (*target, error) {
 	kind, name := sp.Parent()
-	var parent client.Object
-	var pool, jobID string
-	var session *cmfv1.SessionStatus
-	switch kind {
-	case cmfv1.ParentApplication:
-		app := &cmfv1.FlinkApplication{}
-		parent = app
-		if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, app); err != nil {
-			return nil, parentError(kind, name, err)
-		}
-		pool, jobID, session = app.Spec.ComputePoolName, app.Status.JobStatus.JobID, app.Status.Session
-	case cmfv1.ParentStatement:
-		stmt := &cmfv1.Statement{}
-		parent = stmt
-		if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, stmt); err != nil {
-			return nil, parentError(kind, name, err)
-		}
-		pool, jobID, session = stmt.Spec.ComputePoolName, stmt.Status.JobStatus.JobID, stmt.Status.Session
-	default:
+	parent := kind.NewParent()
+	if parent == nil {
 		return nil, fmt.Errorf("savepoint names no parent: %w", errParentNotFound)
 	}
+	if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, parent); err != nil {
+		return nil, parentError(kind, name, err)
+	}
+	pool, jobID, session := parent.ComputePool(), parent.ObservedJob().JobID, parent.Session()
 
 	t := &target{parent: parent, statusJobID: jobID}
 	switch {

@@ -30,14 +30,6 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
-// Condition types on a Savepoint.
-const (
-	// ConditionReady is True once the savepoint is COMPLETED.
-	ConditionReady = "Ready"
-	// ConditionClusterReachable says whether the parent's JobManager answered.
-	ConditionClusterReachable = "ClusterReachable"
-)
-
 // Options configure the savepoint controller. Zero values take the defaults.
 type Options struct {
 	// RestURLTemplate is where a parent's JobManager is when neither the
@@ -222,8 +214,8 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 		// before it did.
 		return ctrl.Result{}, patchMeta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
 	}
-	if sp.Annotations[cmfv1.AbandonAnnotation] == "true" && !terminal(sp.Status.State) {
-		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "Abandoned", "abandoned by a user", "")
+	if sp.Annotations[cmfv1.AbandonAnnotation] == "true" && !sp.Status.State.Terminal() {
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonAbandoned, "abandoned by a user", "")
 	}
 
 	switch sp.Status.State {
@@ -243,10 +235,6 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 		return r.poll(ctx, sp)
 	}
 	return ctrl.Result{}, nil
-}
-
-func terminal(state cmfv1.SavepointState) bool {
-	return state == cmfv1.StateCompleted || state == cmfv1.StateFailed || state == cmfv1.StateAbandoned
 }
 
 // trigger starts the next attempt: the trigger ID is recorded in status
@@ -277,7 +265,7 @@ func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) 
 	if !sp.DeletionTimestamp.IsZero() {
 		// The write answered with the object as it is now: deleted before
 		// the trigger left. A savepoint taken now would only be disposed.
-		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "Deleted", "deleted before its trigger was sent", "")
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonDeleted, "deleted before its trigger was sent", "")
 	}
 	r.event(sp, corev1.EventTypeNormal, "Triggered", "Trigger", "attempt %d: savepoint of job %s triggered with ID %s", attempt, job, triggerID)
 	return r.send(ctx, sp, fc)
@@ -372,28 +360,28 @@ func (r *SavepointReconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*
 	t, err := r.resolver.resolve(ctx, sp)
 	if err != nil {
 		if errors.Is(err, errParentNotFound) {
-			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "ParentNotFound", err.Error(), "")
+			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonParentNotFound, err.Error(), "")
 		}
 		res, err := r.unreachable(ctx, sp, err)
 		return nil, nil, "", res, err
 	}
 	fc, err := r.flink.get(t.restURL)
 	if err != nil {
-		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "BadRestURL", err.Error(), "")
+		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonBadRestURL, err.Error(), "")
 	}
 	job := sp.Status.JobID
 	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
 		if job, err = jobID(ctx, fc, t); err != nil {
 			restErrors.WithLabelValues("jobs-overview").Inc()
 			if errors.Is(err, flink.ErrJobNotFound) {
-				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "JobNotRunning",
+				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobNotRunning,
 					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.parent.GetName(), err), "")
 			}
 			res, err := r.unreachable(ctx, sp, err)
 			return nil, nil, "", res, err
 		}
 	}
-	if err := r.setCondition(ctx, sp, ConditionClusterReachable, metav1.ConditionTrue, "Reachable", t.restURL+" answers"); err != nil {
+	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.restURL+" answers"); err != nil {
 		return nil, nil, "", ctrl.Result{}, err
 	}
 	return t, fc, job, ctrl.Result{}, nil
@@ -407,7 +395,7 @@ func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
 // unreachable records that the JobManager did not answer and retries later,
 // without counting a failure: nothing was attempted.
 func (r *SavepointReconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
-	if cerr := r.setCondition(ctx, sp, ConditionClusterReachable, metav1.ConditionFalse, "Unreachable", err.Error()); cerr != nil {
+	if cerr := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, "Unreachable", err.Error()); cerr != nil {
 		return ctrl.Result{}, cerr
 	}
 	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
@@ -432,7 +420,7 @@ func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, c
 	}
 	if flink.Permanent(cause) || (limit >= 0 && failures > limit) {
 		sp.Status.Failures = failures
-		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "Failed", msg, "")
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, msg, "")
 	}
 	wait := r.backoff(failures)
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
@@ -440,7 +428,7 @@ func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, c
 		st.Failures = failures
 		st.Error = msg
 		st.NextAttemptTime = &metav1.Time{Time: r.opts.Now().Add(wait)}
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: "Retrying", Message: msg, ObservedGeneration: sp.Generation})
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionReady, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonRetrying, Message: msg, ObservedGeneration: sp.Generation})
 	})
 	r.event(sp, corev1.EventTypeWarning, "AttemptFailed", "Trigger", "attempt %d failed, retrying in %s: %s", failures, wait.Round(time.Millisecond), msg)
 	return ctrl.Result{RequeueAfter: wait}, err
@@ -451,7 +439,7 @@ func (r *SavepointReconciler) completed(ctx context.Context, sp *cmfv1.Savepoint
 	if sp.Status.TriggerTimestamp != nil {
 		triggerToComplete.Observe(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time).Seconds())
 	}
-	return r.finish(ctx, sp, cmfv1.StateCompleted, "Completed", "", location)
+	return r.finish(ctx, sp, cmfv1.StateCompleted, cmfv1.ReasonCompleted, "", location)
 }
 
 // finish moves the savepoint to a terminal state.
@@ -469,7 +457,7 @@ func (r *SavepointReconciler) finish(ctx context.Context, sp *cmfv1.Savepoint, s
 			st.Origin = cmfv1.OriginManual
 		}
 		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
-		cond := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: msg, ObservedGeneration: sp.Generation}
+		cond := metav1.Condition{Type: cmfv1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: msg, ObservedGeneration: sp.Generation}
 		if state == cmfv1.StateCompleted {
 			cond.Status, cond.Message = metav1.ConditionTrue, "savepoint at "+path
 		}
@@ -502,13 +490,13 @@ func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, 
 		st.Origin = origin
 		st.JobID = sp.Annotations[cmfv1.AdoptedJobAnnotation]
 		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "Adopted",
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionReady, Status: metav1.ConditionTrue, Reason: cmfv1.ReasonAdopted,
 			Message: "savepoint at " + path + " adopted from " + cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"), ObservedGeneration: sp.Generation})
 	})
 	if err != nil {
 		return err
 	}
-	r.event(sp, corev1.EventTypeNormal, "Adopted", "Adopt", "%s savepoint at %s adopted from %s", origin, path, cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"))
+	r.event(sp, corev1.EventTypeNormal, cmfv1.ReasonAdopted, "Adopt", "%s savepoint at %s adopted from %s", origin, path, cmp.Or(sp.Annotations[cmfv1.AdoptedFromAnnotation], "outside"))
 	return nil
 }
 
@@ -672,7 +660,7 @@ func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (
 	case op.State != flink.OperationCompleted:
 		return ctrl.Result{RequeueAfter: r.pollInterval(sp)}, nil
 	case op.Failure != nil:
-		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, "Failed", oneLine(op.Failure), "")
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, oneLine(op.Failure), "")
 	}
 	// Recorded first, so that the disposal that follows knows the path
 	// even across a crash.
@@ -721,11 +709,11 @@ func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) 
 // disposalPending keeps a deleted savepoint until its data can be disposed.
 func (r *SavepointReconciler) disposalPending(ctx context.Context, sp *cmfv1.Savepoint, keepTrigger string, cause error) (ctrl.Result, error) {
 	disposalFailures.Inc()
-	r.event(sp, corev1.EventTypeWarning, "DisposalPending", "Delete", "savepoint data at %s not disposed yet, retrying: %v", sp.Status.Path, cause)
+	r.event(sp, corev1.EventTypeWarning, cmfv1.ReasonDisposalPending, "Delete", "savepoint data at %s not disposed yet, retrying: %v", sp.Status.Path, cause)
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.PendingDeletion = true
 		st.DisposalTriggerID = keepTrigger
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: "DisposalPending", Message: cause.Error(), ObservedGeneration: sp.Generation})
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonDisposalPending, Message: cause.Error(), ObservedGeneration: sp.Generation})
 	})
 	return ctrl.Result{RequeueAfter: r.backoff(2)}, err
 }
@@ -741,27 +729,20 @@ func (r *SavepointReconciler) remember(ctx context.Context, sp *cmfv1.Savepoint)
 		return nil
 	}
 	kind, name := sp.Parent()
-	var parent client.Object
-	var session **cmfv1.SessionStatus
-	switch kind {
-	case cmfv1.ParentApplication:
-		app := &cmfv1.FlinkApplication{}
-		parent, session = app, &app.Status.Session
-	case cmfv1.ParentStatement:
-		stmt := &cmfv1.Statement{}
-		parent, session = stmt, &stmt.Status.Session
-	default:
+	parent := kind.NewParent()
+	if parent == nil {
 		return nil
 	}
 	if err := r.client.Get(ctx, client.ObjectKey{Namespace: sp.Namespace, Name: name}, parent); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if *session == nil || slices.Contains((*session).DeletedPaths, sp.Status.Path) {
+	session := parent.Session()
+	if session == nil || slices.Contains(session.DeletedPaths, sp.Status.Path) {
 		return nil
 	}
 	patch := client.MergeFromWithOptions(parent.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	paths := append((*session).DeletedPaths, sp.Status.Path)
-	(*session).DeletedPaths = paths[max(0, len(paths)-maxDeletedPaths):]
+	paths := append(session.DeletedPaths, sp.Status.Path)
+	session.DeletedPaths = paths[max(0, len(paths)-maxDeletedPaths):]
 	return client.IgnoreNotFound(r.client.Status().Patch(ctx, parent, patch))
 }
 

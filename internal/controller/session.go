@@ -36,16 +36,6 @@ import (
 // job is cancelled: deleting the parent must not leave its job running.
 const SessionFinalizer = "cmf.confluent.io/session-job"
 
-// Condition types on a parent in session mode.
-const (
-	// ConditionComputePool says whether the parent's ComputePool exists.
-	ConditionComputePool = "ComputePoolReady"
-	// ConditionJobReady (type "Ready") says whether the job runs as the spec
-	// asks; its reason names the step (Deploying, Running, Stopping,
-	// Suspended, DeployFailed, StopFailed, JobEnded, …).
-	ConditionJobReady = "Ready"
-)
-
 // Generic phases of a parent's job in session mode; a kind spells them its
 // own way (a Statement's phase, an application's lifecycleState).
 const (
@@ -246,7 +236,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			if p.job.JobID == "" {
 				p.phase(phaseWaiting)
 			}
-			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "ComputePoolNotFound", msg)
+			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonComputePoolNotFound, msg)
 		})
 	} else if err != nil {
 		return ctrl.Result{}, err
@@ -255,7 +245,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 	fc, err := r.flink.get(restURL)
 	if err != nil {
 		return ctrl.Result{}, r.update(ctx, p, func() {
-			r.condition(p, ConditionComputePool, metav1.ConditionFalse, "BadRestURL", fmt.Sprintf("ComputePool %s: spec.restURL: %v", pool.Name, err))
+			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonBadRestURL, fmt.Sprintf("ComputePool %s: spec.restURL: %v", pool.Name, err))
 		})
 	}
 	if deployedURL == "" && p.job.JobID != "" {
@@ -274,9 +264,9 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			return ctrl.Result{}, err
 		}
 	}
-	if c := meta.FindStatusCondition(*p.conditions, ConditionComputePool); c == nil || c.Status != metav1.ConditionTrue {
+	if c := meta.FindStatusCondition(*p.conditions, cmfv1.ConditionComputePool); c == nil || c.Status != metav1.ConditionTrue {
 		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
-			r.condition(p, ConditionComputePool, metav1.ConditionTrue, "Found", "runs on ComputePool "+pool.Name+" at "+restURL)
+			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionTrue, cmfv1.ReasonComputePoolFound, "runs on ComputePool "+pool.Name+" at "+restURL)
 		})
 	}
 	if deleting {
@@ -342,7 +332,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		return ctrl.Result{}, r.update(ctx, p, func() {
 			r.observe(p, state)
 			p.phase(phaseSuspended)
-			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Suspended", suspendedMessage(p))
+			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonSuspended, suspendedMessage(p))
 		})
 	}
 
@@ -375,11 +365,11 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			r.observe(p, state)
 			if state == "FINISHED" {
 				p.phase(phaseFinished)
-				r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JobFinished", "job "+p.job.JobID+" finished")
+				r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJobFinished, "job "+p.job.JobID+" finished")
 				return
 			}
 			p.phase(phaseFailed)
-			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JobEnded",
+			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJobEnded,
 				fmt.Sprintf("job %s ended %s: change the spec or its savepointRedeployNonce to deploy again", p.job.JobID, cmp.Or(state, "(gone from the cluster)")))
 		})
 	}
@@ -451,7 +441,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 			return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
 				p.phase(phaseFailed)
 				p.setError(err.Error())
-				r.condition(p, ConditionJobReady, metav1.ConditionFalse, "SavepointNotResolved", err.Error())
+				r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonSavepointNotResolved, err.Error())
 			})
 		}
 		if resolved != nil {
@@ -479,7 +469,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 		if from != "" {
 			msg += " from " + what + " at " + from
 		}
-		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Deploying", msg)
+		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonDeploying, msg)
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -499,21 +489,21 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 		return r.jarCacheUnavailable(ctx, p, cacheErr)
 	default:
 		msg := oneLine(err)
-		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "DeployFailed", "Deploy", "job %s: %s", jobID, msg)
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonDeployFailed, "Deploy", "job %s: %s", jobID, msg)
 		return ctrl.Result{}, r.update(ctx, p, func() {
 			p.session().Submitted = true
 			p.session().FailedDeploy = p.key()
 			p.job.State = "FAILED"
 			p.phase(phaseFailed)
 			p.setError(msg)
-			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "DeployFailed", msg+": fix the spec (or set a new savepointRedeployNonce) to deploy again")
+			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonDeployFailed, msg+": fix the spec (or set a new savepointRedeployNonce) to deploy again")
 		})
 	}
 	note := "deployed job " + jobID
 	if from != "" {
 		note += " from " + from
 	}
-	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Deployed", "Deploy", "%s", note)
+	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, cmfv1.ReasonDeployed, "Deploy", "%s", note)
 	err = r.update(ctx, p, func() {
 		p.session().Submitted = true
 		p.session().FailedDeploy = ""
@@ -521,7 +511,7 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 		p.job.State = "CREATED"
 		p.job.StartTime = &metav1.Time{Time: r.opts.Now()}
 		p.phase(phaseDeploying)
-		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Deployed", note+"; waiting for it to run")
+		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonDeployed, note+"; waiting for it to run")
 	})
 	if apierrors.IsNotFound(err) {
 		// The parent is gone without its finalizer having run: a delete
@@ -559,10 +549,10 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 		p.setError("")
 		if state == "RUNNING" {
 			p.phase(phaseRunning)
-			r.condition(p, ConditionJobReady, metav1.ConditionTrue, "Running", "job "+p.job.JobID+" is running")
+			r.condition(p, cmfv1.ConditionReady, metav1.ConditionTrue, cmfv1.ReasonRunning, "job "+p.job.JobID+" is running")
 		} else {
 			p.phase(phaseDeploying)
-			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Starting", "job "+p.job.JobID+" is "+state)
+			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonStarting, "job "+p.job.JobID+" is "+state)
 		}
 	})
 }
@@ -578,7 +568,7 @@ func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, f
 		return 0, err
 	}
 	for _, sp := range list.Items {
-		if !terminal(sp.Status.State) {
+		if !sp.Status.State.Terminal() {
 			return p.session().AdoptedCheckpointID, nil
 		}
 	}
@@ -601,7 +591,7 @@ func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, f
 				return newest, err
 			}
 			if created {
-				r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Adopted", "Adopt", "savepoint %d of job %s at %s, taken outside Kubernetes, adopted as Savepoint %s", cp.ID, p.job.JobID, cp.ExternalPath, name)
+				r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, cmfv1.ReasonAdopted, "Adopt", "savepoint %d of job %s at %s, taken outside Kubernetes, adopted as Savepoint %s", cp.ID, p.job.JobID, cp.ExternalPath, name)
 			}
 		}
 		newest = max(newest, cp.ID)
@@ -639,11 +629,11 @@ func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc 
 		} else {
 			p.phase(phaseStopping)
 		}
-		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Stopping", fmt.Sprintf("%s: stopping job %s with a savepoint", verb, stop.JobID))
+		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonStopping, fmt.Sprintf("%s: stopping job %s with a savepoint", verb, stop.JobID))
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Stopping", "Stop", "%s: stopping job %s with a savepoint (trigger %s)", verb, stop.JobID, stop.TriggerID)
+	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, cmfv1.ReasonStopping, "Stop", "%s: stopping job %s with a savepoint (trigger %s)", verb, stop.JobID, stop.TriggerID)
 	return r.sendStop(ctx, p, fc)
 }
 
@@ -785,13 +775,13 @@ func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, ca
 	wait := r.opts.backoff(failures)
 	msg := oneLine(cause)
 	job := p.session().Stop.JobID
-	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "StopFailed", "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonStopFailed, "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
 	return ctrl.Result{RequeueAfter: wait}, r.update(ctx, p, func() {
 		p.session().Stop = nil
 		p.session().StopFailures = failures
 		p.session().NextStopTime = &metav1.Time{Time: r.opts.Now().Add(wait)}
 		p.setError(msg)
-		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "StopFailed", fmt.Sprintf("stop of job %s with a savepoint failed, trying again in %s: %s", job, wait, msg))
+		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonStopFailed, fmt.Sprintf("stop of job %s with a savepoint failed, trying again in %s: %s", job, wait, msg))
 	})
 }
 
@@ -806,7 +796,7 @@ func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionPar
 				p.session().ResumeFrom = "" // stateless
 			}
 			p.phase(phaseUpgrading)
-			r.condition(p, ConditionJobReady, metav1.ConditionFalse, "Cancelling", "cancelling job "+p.job.JobID+" to redeploy")
+			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonCancelling, "cancelling job "+p.job.JobID+" to redeploy")
 		}); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -871,7 +861,7 @@ func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent)
 func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
 	msg := oneLine(err)
 	return ctrl.Result{RequeueAfter: r.opts.BackoffBase * 5}, r.update(ctx, p, func() {
-		r.condition(p, ConditionComputePool, metav1.ConditionFalse, "Unreachable", msg)
+		r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	})
 }
 
@@ -880,10 +870,10 @@ func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, e
 // the manager can, e.g. after its Deployment is fixed; the spec is fine.
 func (r *sessionReconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
 	msg := oneLine(err)
-	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JarCacheUnavailable", "Deploy", "job %s: %s", p.job.JobID, msg)
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonJarCacheUnavailable, "Deploy", "job %s: %s", p.job.JobID, msg)
 	return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
 		p.setError(msg)
-		r.condition(p, ConditionJobReady, metav1.ConditionFalse, "JarCacheUnavailable", msg)
+		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJarCacheUnavailable, msg)
 	})
 }
 

@@ -197,10 +197,10 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 			before := runs()
 			app := s.application(t, ns, tt.name, tt.change)
 			failed := s.waitApp(t, app, "deploy failed", func(a *cmfv1.FlinkApplication) bool {
-				c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionJobReady)
+				c := meta.FindStatusCondition(a.Status.Conditions, cmfv1.ConditionReady)
 				return c != nil && c.Reason == "DeployFailed"
 			})
-			c := meta.FindStatusCondition(failed.Status.Conditions, controller.ConditionJobReady)
+			c := meta.FindStatusCondition(failed.Status.Conditions, cmfv1.ConditionReady)
 			assert.Contains(t, c.Message, tt.want)
 			assert.NotContains(t, c.Message, "\n")
 			assert.Equal(t, "FAILED", failed.Status.LifecycleState)
@@ -226,10 +226,10 @@ func (s *sessionSuite) testJarCache(t *testing.T) {
 	defer jars.Close()
 	app := s.application(t, ns, "downloaded", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = jars.URL + "/job.jar" })
 	waiting := s.waitApp(t, app, "waiting for the jar cache", func(a *cmfv1.FlinkApplication) bool {
-		c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionJobReady)
+		c := meta.FindStatusCondition(a.Status.Conditions, cmfv1.ConditionReady)
 		return c != nil && c.Reason == "JarCacheUnavailable"
 	})
-	c := meta.FindStatusCondition(waiting.Status.Conditions, controller.ConditionJobReady)
+	c := meta.FindStatusCondition(waiting.Status.Conditions, cmfv1.ConditionReady)
 	assert.Contains(t, c.Message, "not a directory")
 	assert.Contains(t, c.Message, "--jar-cache-dir must be a writable folder")
 	assert.NotContains(t, c.Message, "\n")
@@ -252,7 +252,7 @@ func (s *sessionSuite) testPoolLater(t *testing.T) {
 	ns := s.env.Namespace(t)
 	app := s.application(t, ns, "early", nil)
 	s.waitApp(t, app, "waiting for its pool", func(a *cmfv1.FlinkApplication) bool {
-		c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionComputePool)
+		c := meta.FindStatusCondition(a.Status.Conditions, cmfv1.ConditionComputePool)
 		return c != nil && c.Reason == "ComputePoolNotFound" && strings.Contains(c.Message, `spec.computePoolName "pool"`)
 	})
 	s.pool(t, ns, s.proxy.URL)
@@ -486,10 +486,10 @@ func (s *sessionSuite) testDeletePool(t *testing.T) {
 
 	require.NoError(t, s.c.Delete(ctx, &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pool"}}))
 	said := s.waitApp(t, app, "told", func(a *cmfv1.FlinkApplication) bool {
-		c := meta.FindStatusCondition(a.Status.Conditions, controller.ConditionComputePool)
+		c := meta.FindStatusCondition(a.Status.Conditions, cmfv1.ConditionComputePool)
 		return c != nil && c.Reason == "ComputePoolNotFound"
 	})
-	assert.Contains(t, meta.FindStatusCondition(said.Status.Conditions, controller.ConditionComputePool).Message, "job "+job+" keeps running at "+s.proxy.URL)
+	assert.Contains(t, meta.FindStatusCondition(said.Status.Conditions, cmfv1.ConditionComputePool).Message, "job "+job+" keeps running at "+s.proxy.URL)
 	assert.Equal(t, "RUNNING", s.flinkState(t, job), "the job runs on")
 
 	// Deleting the parent still stops it, through the endpoint it ran on.

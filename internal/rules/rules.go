@@ -45,10 +45,7 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 	if ref == nil {
 		return nil, nil
 	}
-	field := "spec.job.startFromSavepoint"
-	if kind == cmfv1.ParentStatement {
-		field = "spec.startFromSavepoint"
-	}
+	field := kind.StartFromField()
 	set := 0
 	for _, v := range []string{ref.SavepointName, ref.UID, ref.InitialSavepointPath} {
 		if v != "" {
@@ -105,11 +102,7 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 		return nil, fmt.Errorf("%s is Savepoint %s of %s %s, not of this application: detach it first (kubectl savepoint detach %s) and start from the detached savepoint", what, attached.Name, ownKind, owner, attached.Name)
 	}
 	if attached.Status.State != cmfv1.StateCompleted || attached.Status.Path == "" {
-		state := attached.Status.State
-		if state == "" {
-			state = cmfv1.StateTriggerPending
-		}
-		return nil, fmt.Errorf("%s is Savepoint %s in state %s: only a COMPLETED savepoint can be started from (kubectl savepoint wait %s --for COMPLETED)", what, attached.Name, state, attached.Name)
+		return nil, fmt.Errorf("%s is Savepoint %s in state %s: only a COMPLETED savepoint can be started from (kubectl savepoint wait %s --for COMPLETED)", what, attached.Name, attached.Status.EffectiveState(), attached.Name)
 	}
 	return &Resolved{Path: attached.Status.Path, Description: "Savepoint " + attached.Name, AllowNonRestoredState: allow}, nil
 }
@@ -123,11 +116,7 @@ func CanDetach(sp *cmfv1.Savepoint) error {
 		return fmt.Errorf("savepoint %s belongs to Statement %s: Savepoints attached to a Statement cannot be detached", sp.Name, parent)
 	}
 	if sp.Status.State != cmfv1.StateCompleted || sp.Status.Path == "" {
-		state := sp.Status.State
-		if state == "" {
-			state = cmfv1.StateTriggerPending
-		}
-		return fmt.Errorf("savepoint %s is %s: only a COMPLETED savepoint can be detached (kubectl savepoint wait %s --for COMPLETED)", sp.Name, state, sp.Name)
+		return fmt.Errorf("savepoint %s is %s: only a COMPLETED savepoint can be detached (kubectl savepoint wait %s --for COMPLETED)", sp.Name, sp.Status.EffectiveState(), sp.Name)
 	}
 	return nil
 }

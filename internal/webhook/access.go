@@ -17,14 +17,6 @@ type access struct {
 	client client.Client
 }
 
-// resourceOf is the API resource of a parent kind.
-func resourceOf(kind cmfv1.ParentKind) string {
-	if kind == cmfv1.ParentStatement {
-		return "statements"
-	}
-	return "flinkapplications"
-}
-
 // allowed reports whether user may verb the parent, and the reason when not.
 func (a *access) allowed(ctx context.Context, user authenticationv1.UserInfo, verb string, kind cmfv1.ParentKind, namespace, name string) (bool, error) {
 	extra := make(map[string]authorizationv1.ExtraValue, len(user.Extra))
@@ -36,7 +28,7 @@ func (a *access) allowed(ctx context.Context, user authenticationv1.UserInfo, ve
 			User: user.Username, UID: user.UID, Groups: user.Groups, Extra: extra,
 			ResourceAttributes: &authorizationv1.ResourceAttributes{
 				Namespace: namespace, Verb: verb, Group: cmfv1.GroupVersion.Group,
-				Version: cmfv1.GroupVersion.Version, Resource: resourceOf(kind), Name: name,
+				Version: cmfv1.GroupVersion.Version, Resource: kind.Resource(), Name: name,
 			},
 		},
 	}

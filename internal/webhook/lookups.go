@@ -17,10 +17,10 @@ type lookups struct {
 }
 
 // parent reads a savepoint's parent; nil when it does not exist.
-func (l *lookups) parent(ctx context.Context, kind cmfv1.ParentKind, namespace, name string) (client.Object, error) {
-	var obj client.Object = &cmfv1.FlinkApplication{}
-	if kind == cmfv1.ParentStatement {
-		obj = &cmfv1.Statement{}
+func (l *lookups) parent(ctx context.Context, kind cmfv1.ParentKind, namespace, name string) (cmfv1.Parent, error) {
+	obj := kind.NewParent()
+	if obj == nil {
+		return nil, nil
 	}
 	if found, err := l.Get(ctx, namespace, name, obj); !found {
 		return nil, err
@@ -31,12 +31,8 @@ func (l *lookups) parent(ctx context.Context, kind cmfv1.ParentKind, namespace, 
 // attachedLive lists, with a live read, the Savepoints still attached to a
 // parent: a parent's deletion must never miss one created a moment ago.
 func (l *lookups) attachedLive(ctx context.Context, kind cmfv1.ParentKind, namespace, name string) ([]cmfv1.Savepoint, error) {
-	field := "spec.application"
-	if kind == cmfv1.ParentStatement {
-		field = "spec.statement"
-	}
 	var list cmfv1.SavepointList
-	if err := l.Live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{field: name}); err != nil {
+	if err := l.Live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{kind.SavepointField(): name}); err != nil {
 		return nil, err
 	}
 	return list.Items, nil

@@ -59,11 +59,11 @@ func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) ad
 		// orphaned.
 		controllerutil.AddFinalizer(&sp, cmfv1.DisposeFinalizer)
 	}
-	if label := parentLabel(kind); label != "" && len(validation.IsValidLabelValue(parent)) == 0 {
+	if kind != "" && len(validation.IsValidLabelValue(parent)) == 0 {
 		if sp.Labels == nil {
 			sp.Labels = map[string]string{}
 		}
-		sp.Labels[label] = parent
+		sp.Labels[kind.Label()] = parent
 	}
 	defaulted, err := json.Marshal(&sp)
 	if err != nil {
@@ -72,17 +72,6 @@ func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) ad
 	// Patch against the decoded original, not the raw request, so that only
 	// the fields set here are in the patch.
 	return admission.PatchResponseFromRaw(original, defaulted)
-}
-
-// parentLabel is the label that names a savepoint's parent of that kind.
-func parentLabel(kind cmfv1.ParentKind) string {
-	switch kind {
-	case cmfv1.ParentApplication:
-		return cmfv1.ApplicationLabel
-	case cmfv1.ParentStatement:
-		return cmfv1.StatementLabel
-	}
-	return ""
 }
 
 // GenerateName names a savepoint after its parent and the UTC time, e.g.
@@ -153,7 +142,7 @@ func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) 
 }
 
 func (v *savepointValidator) validateCreate(ctx context.Context, req admission.Request, sp *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
-	field := parentField(kind)
+	field := kind.SavepointField()
 	obj, err := v.lookups.parent(ctx, kind, req.Namespace, parent)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
@@ -177,7 +166,7 @@ func (v *savepointValidator) validateCreate(ctx context.Context, req admission.R
 	}
 	adopted := sp.Annotations[cmfv1.AdoptedPathAnnotation] != "" // its data exists already, in whatever format
 	if !adopted && (sp.Spec.FormatType == "" || sp.Spec.FormatType == cmfv1.FormatCanonical) {
-		if setting := rules.NativeOnly(parentConfigs(obj)...); setting != "" {
+		if setting := rules.NativeOnly(obj.FlinkConfigurations()...); setting != "" {
 			return admission.Denied(fmt.Sprintf("Savepoint %s: spec.formatType CANONICAL is not supported by %s %s, whose state backend supports only NATIVE savepoints (%s): set spec.formatType: NATIVE",
 				sp.Name, kind, parent, setting))
 		}
@@ -263,26 +252,7 @@ func (v *savepointValidator) requireAccess(ctx context.Context, req admission.Re
 	}
 	if !ok {
 		return admission.Denied(fmt.Sprintf("Savepoint %s: user %q may not %s %s %s, and a savepoint inherits its permissions from its parent: ask for %s on %s in namespace %s",
-			sp.Name, req.UserInfo.Username, verb, kind, parent, verb, resourceOf(kind), req.Namespace))
+			sp.Name, req.UserInfo.Username, verb, kind, parent, verb, kind.Resource(), req.Namespace))
 	}
 	return admission.Allowed("")
-}
-
-// parentField is the Savepoint field naming a parent of that kind.
-func parentField(kind cmfv1.ParentKind) string {
-	if kind == cmfv1.ParentStatement {
-		return "spec.statement"
-	}
-	return "spec.application"
-}
-
-// parentConfigs are the Flink settings of a parent that decide its state backend.
-func parentConfigs(obj any) []map[string]string {
-	switch p := obj.(type) {
-	case *cmfv1.FlinkApplication:
-		return []map[string]string{p.Spec.FlinkConfiguration}
-	case *cmfv1.Statement:
-		return []map[string]string{p.Spec.FlinkConfiguration, p.Spec.Properties}
-	}
-	return nil
 }

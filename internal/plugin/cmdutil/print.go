@@ -109,10 +109,7 @@ func (o *Output) printTable(w io.Writer, attached []cmfv1.Savepoint, detached []
 	for i := range attached {
 		sp := &attached[i]
 		kind, parent := sp.Parent()
-		prefix := "application/"
-		if kind == cmfv1.ParentStatement {
-			prefix = "statement/"
-		}
+		prefix := kind.Noun() + "/"
 		state := string(sp.Status.State)
 		if sp.Status.PendingDeletion {
 			state += " (deleting)"

@@ -22,9 +22,6 @@ import (
 // tens of milliseconds.
 const pollInterval = 100 * time.Millisecond
 
-// terminalStates are the states a savepoint does not leave.
-var terminalStates = []cmfv1.SavepointState{cmfv1.StateCompleted, cmfv1.StateFailed, cmfv1.StateAbandoned}
-
 // WaitForState waits until the savepoint reaches one of states (or any
 // terminal state, which ends the wait too), printing each state change with
 // the elapsed time to progress (nil: silent). It returns the savepoint.
@@ -43,16 +40,13 @@ func WaitForState(ctx context.Context, c client.Client, key client.ObjectKey, st
 			}
 			return nil, UserError(err)
 		}
-		state := sp.Status.State
-		if state == "" {
-			state = cmfv1.StateTriggerPending
-		}
+		state := sp.Status.EffectiveState()
 		if state != last && progress != nil {
 			spin.clear()
 			Fprintf(progress, "%6.1fs  %s\n", time.Since(start).Seconds(), describeState(sp, state))
 		}
 		last = state
-		if slices.Contains(states, state) || slices.Contains(terminalStates, state) {
+		if slices.Contains(states, state) || state.Terminal() {
 			return sp, nil
 		}
 		spin.tick(time.Since(start), state)
@@ -145,18 +139,13 @@ func (p ParentProgress) JobRuns() bool {
 
 // ParentProgressOf reads a FlinkApplication or a Statement.
 func ParentProgressOf(obj client.Object) ParentProgress {
-	switch p := obj.(type) {
-	case *cmfv1.FlinkApplication:
-		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.LifecycleState, p.Status.JobStatus.JobID, p.Status.JobStatus.State, p.Status.JobStatus.RestoredFrom}
-	case *cmfv1.Statement:
-		return ParentProgress{meta.FindStatusCondition(p.Status.Conditions, "Ready"), p.Status.Phase, p.Status.JobStatus.JobID, p.Status.JobStatus.State, p.Status.JobStatus.RestoredFrom}
+	p, ok := obj.(cmfv1.Parent)
+	if !ok {
+		return ParentProgress{}
 	}
-	return ParentProgress{}
+	job := p.ObservedJob()
+	return ParentProgress{meta.FindStatusCondition(*p.StatusConditions(), cmfv1.ConditionReady), p.Phase(), job.JobID, job.State, job.RestoredFrom}
 }
-
-// redeployFailures are the Ready reasons that end a wait for a redeploy:
-// the manager does not retry them until the spec changes.
-var redeployFailures = []string{"DeployFailed", "SavepointNotResolved", "StartFromSavepointUnresolved", "DeploymentError", "JobEnded"}
 
 // WaitForRedeploy waits until the parent, at generation or later, is Ready
 // (its new job runs), printing each phase with the elapsed time to
@@ -184,7 +173,7 @@ func WaitForRedeploy(ctx context.Context, c client.Client, obj client.Object, ge
 		switch {
 		case current && p.Ready.Status == metav1.ConditionTrue:
 			return p, nil
-		case current && slices.Contains(redeployFailures, p.Ready.Reason):
+		case current && slices.Contains(cmfv1.StaysUntilSpecChanges, p.Ready.Reason):
 			return p, fmt.Errorf("%s did not start: %s", key.Name, p.Ready.Message)
 		}
 		select {

@@ -114,10 +114,7 @@ func Savepoint(out io.Writer, sp *cmfv1.Savepoint, events []eventsv1.Event, now 
 	}
 
 	if sp.Status.State == cmfv1.StateCompleted {
-		flag := "--application " + parent
-		if kind == cmfv1.ParentStatement {
-			flag = "--statement " + parent
-		}
+		flag := "--" + kind.Noun() + " " + parent
 		cmdutil.Fprintf(out, "Start from it:\n  kubectl savepoint start %s --savepoint %s\n", flag, sp.Name)
 		if kind == cmfv1.ParentApplication {
 			cmdutil.Fprintf(out, "Keep it beyond the application:\n  kubectl savepoint detach %s\n", sp.Name)

@@ -27,7 +27,7 @@ func (o *Options) guard(ctx context.Context, c client.Client, parent client.Obje
 	kind, name := o.Parent.Kind()
 	if !job.JobRuns() {
 		if o.SavepointFirst {
-			cmdutil.Fprintf(o.ErrOut, "%s %s runs no job: no savepoint to take first\n", noun(kind), name)
+			cmdutil.Fprintf(o.ErrOut, "%s %s runs no job: no savepoint to take first\n", kind.Noun(), name)
 		}
 		return nil
 	}
@@ -48,12 +48,12 @@ func (o *Options) guard(ctx context.Context, c client.Client, parent client.Obje
 		jobID = "<unknown id>"
 	}
 	cmdutil.Fprintf(o.ErrOut, "%s %s runs job %s: redeploying from %s discards the state it built since then (%s). Take a savepoint first with --savepoint-first, or pass --yes.\n",
-		noun(kind), name, jobID, from.what, from.when)
+		kind.Noun(), name, jobID, from.what, from.when)
 	switch {
 	case o.DryRun != "none":
 		return nil
 	case !cmdutil.IsTerminal(o.In):
-		return fmt.Errorf("not redeployed: %s %s runs job %s and there is no terminal to confirm on: pass --yes to discard its state, or --savepoint-first to keep it in a savepoint first", noun(kind), name, jobID)
+		return fmt.Errorf("not redeployed: %s %s runs job %s and there is no terminal to confirm on: pass --yes to discard its state, or --savepoint-first to keep it in a savepoint first", kind.Noun(), name, jobID)
 	case !cmdutil.Confirm(o.In, o.ErrOut, "Redeploy anyway?"):
 		return errors.New("not redeployed: confirm with y, or pass --yes or --savepoint-first")
 	}
@@ -128,12 +128,4 @@ func describeStart(ctx context.Context, c client.Reader, kind cmfv1.ParentKind, 
 // ago is a time as a user reads it: "2026-11-25T10:15:00Z, 3h ago".
 func ago(t, now time.Time) string {
 	return fmt.Sprintf("%s, %s ago", t.UTC().Format(time.RFC3339), duration.HumanDuration(now.Sub(t)))
-}
-
-// noun is how a sentence names a parent's kind.
-func noun(kind cmfv1.ParentKind) string {
-	if kind == cmfv1.ParentStatement {
-		return "statement"
-	}
-	return "application"
 }

@@ -170,17 +170,9 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	return nil
 }
 
-// newParent returns an empty object of the parent's kind.
-func newParent(kind cmfv1.ParentKind) client.Object {
-	if kind == cmfv1.ParentStatement {
-		return &cmfv1.Statement{}
-	}
-	return &cmfv1.FlinkApplication{}
-}
-
 // getParent reads the application or statement.
 func getParent(ctx context.Context, c client.Client, kind cmfv1.ParentKind, key client.ObjectKey) (client.Object, error) {
-	obj := newParent(kind)
+	obj := kind.NewParent()
 	if err := c.Get(ctx, key, obj); err != nil {
 		return nil, cmdutil.UserError(err)
 	}
@@ -198,22 +190,14 @@ func (o *Options) redeploy(ctx context.Context, c client.Client, kind cmfv1.Pare
 	var obj client.Object
 	var nonce int64
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		obj = newParent(kind)
-		if err := c.Get(ctx, key, obj); err != nil {
+		p := kind.NewParent()
+		obj = p
+		if err := c.Get(ctx, key, p); err != nil {
 			return err
 		}
-		patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-		switch p := obj.(type) {
-		case *cmfv1.Statement:
-			nonce = next(p.Spec.SavepointRedeployNonce)
-			p.Spec.StartFromSavepoint, p.Spec.SavepointRedeployNonce = ref, &nonce
-		case *cmfv1.FlinkApplication:
-			if p.Spec.Job == nil {
-				p.Spec.Job = &cmfv1.JobSpec{}
-			}
-			nonce = next(p.Spec.Job.SavepointRedeployNonce)
-			p.Spec.Job.StartFromSavepoint, p.Spec.Job.SavepointRedeployNonce = ref, &nonce
-		}
+		patch := client.MergeFromWithOptions(p.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+		nonce = next(p.RedeployNonce())
+		p.SetStartFrom(ref, &nonce)
 		if o.DryRun.Client() {
 			return nil
 		}
