@@ -54,10 +54,13 @@ const (
 const jobSubmitting = "SUBMITTING"
 
 // sessionParent is a FlinkApplication or a Statement seen by the session
-// controller: what it asks for, and pointers into its status.
+// controller: what its spec asks for, and its status.
 type sessionParent struct {
-	obj  client.Object
+	obj  cmfv1.Parent
 	kind cmfv1.ParentKind
+	// jobs is what differs between the kinds: how the job is deployed, how
+	// its status is spelled.
+	jobs sessionKind
 	pool string
 	// running is the asked state: job.state running, or not stopped.
 	running bool
@@ -70,19 +73,19 @@ type sessionParent struct {
 	initialPath      string
 	allowNonRestored bool
 	configs          []map[string]string
-
-	// session is the status' record; a function, because a status write
-	// decodes the server's answer into new structs.
-	session    func() *cmfv1.SessionStatus
+	// job and conditions point into the status.
 	job        *cmfv1.JobStatus
 	conditions *[]metav1.Condition
-	phase      func(generic string)
-	setError   func(string)
-	observed   *int64
-
-	// deploy submits the job under jobID, restored from path when set.
-	deploy func(ctx context.Context, r *sessionReconciler, pool *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error
 }
+
+// session is the status' record, made when there is none. (Not a field: a
+// status write decodes the server's answer into new structs.)
+func (p *sessionParent) session() *cmfv1.SessionStatus { return p.obj.SessionRecord() }
+
+// phase writes a generic phase the way the kind spells it.
+func (p *sessionParent) phase(generic string) { p.jobs.setPhase(p.obj, generic) }
+
+func (p *sessionParent) setError(msg string) { p.jobs.setError(p.obj, msg) }
 
 func (p *sessionParent) key() string {
 	nonce := "-"
@@ -121,35 +124,35 @@ type sessionReconciler struct {
 	jars   *jarCache
 	retain *retainer
 	opts   Options
-	// adapt turns the reconciled object into a sessionParent.
-	adapt  func(client.Object) (*sessionParent, bool)
-	newObj func() client.Object
+	// kind is the kind this reconciler runs.
+	kind cmfv1.ParentKind
+	jobs sessionKind
 }
 
 func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *retainer) error {
 	jars := newJarCache(opts.JarCacheDir)
 	kinds := []struct {
-		name   string
-		obj    client.Object
-		adapt  func(client.Object) (*sessionParent, bool)
-		newObj func() client.Object
-		pools  func(context.Context, client.Reader, string, string) ([]ctrl.Request, error)
+		name  string
+		kind  cmfv1.ParentKind
+		jobs  sessionKind
+		pools func(context.Context, client.Reader, string, string) ([]ctrl.Request, error)
 	}{
-		{"session-application", &cmfv1.FlinkApplication{}, adaptApplication, func() client.Object { return &cmfv1.FlinkApplication{} }, parentsOfPool(&cmfv1.FlinkApplicationList{})},
-		{"session-statement", &cmfv1.Statement{}, adaptStatement, func() client.Object { return &cmfv1.Statement{} }, parentsOfPool(&cmfv1.StatementList{})},
+		{"session-application", cmfv1.ParentApplication, applicationJobs{}, parentsOfPool(&cmfv1.FlinkApplicationList{})},
+		{"session-statement", cmfv1.ParentStatement, statementJobs{}, parentsOfPool(&cmfv1.StatementList{})},
 	}
 	for _, k := range kinds {
 		r := &sessionReconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
-			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, adapt: k.adapt, newObj: k.newObj, retain: retain,
+			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
 		}
 		pools := k.pools
 		reader := mgr.GetClient()
+		jobs := k.jobs
 		err := ctrl.NewControllerManagedBy(mgr).
 			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
 			Named(k.name).
-			For(k.obj, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-				_, ok := k.adapt(o)
+			For(k.kind.NewParent(), builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				_, ok := readSessionParent(o.(cmfv1.Parent), jobs)
 				return ok
 			}))).
 			Watches(&cmfv1.ComputePool{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
@@ -186,11 +189,11 @@ func parentsOfPool(list client.ObjectList) func(context.Context, client.Reader, 
 
 // Reconcile moves one parent's job one step towards its spec.
 func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	obj := r.newObj()
+	obj := r.kind.NewParent()
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	p, ok := r.adapt(obj)
+	p, ok := readSessionParent(obj, r.jobs)
 	if !ok {
 		return ctrl.Result{}, nil
 	}
@@ -206,31 +209,150 @@ func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	return res, err
 }
 
+// reconcile observes the parent, decides its next step and takes it.
 func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ctrl.Result, error) {
-	deleting := !p.obj.GetDeletionTimestamp().IsZero()
-	if deleting && !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
-		return ctrl.Result{}, nil
+	o, err := r.observe(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	deployedURL := p.session().RestURL
+	s := decide(o.facts)
+	if s == stepLookAtJob {
+		if err := r.lookAtJob(ctx, p, o); err != nil {
+			return ctrl.Result{}, err
+		}
+		s = decide(o.facts)
+	}
+	return r.act(ctx, p, o, s)
+}
+
+// observation is what observe and lookAtJob saw, with the clients to act
+// through.
+type observation struct {
+	facts
+	pool *cmfv1.ComputePool
+	// fc reaches the endpoint the next deploy goes to; dfc the current job
+	// where it was deployed.
+	fc, dfc *flink.Client
+	// urlErr says why the endpoint is no URL; unreachableErr why it did
+	// not answer.
+	urlErr, unreachableErr error
+	// oldEndpointErr: the endpoint changed and the old one does not answer
+	// at all: its cluster is gone (restarted elsewhere), so is its job.
+	oldEndpointErr error
+}
+
+// observe gathers what Kubernetes says: the parent's record and its pool.
+func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*observation, error) {
+	st := p.session()
+	o := &observation{facts: facts{
+		deleting:         !p.obj.GetDeletionTimestamp().IsZero(),
+		hasFinalizer:     controllerutil.ContainsFinalizer(p.obj, SessionFinalizer),
+		running:          p.running,
+		stateless:        p.stateless,
+		specChanged:      st.Deploys > 0 && p.key() != p.deployedKey(),
+		nonceChanged:     p.nonceChanged(),
+		refused:          p.key() == st.FailedDeploy,
+		deploys:          st.Deploys,
+		submitted:        st.Submitted,
+		stoppedByManager: st.StoppedByManager,
+		stopInFlight:     st.Stop != nil,
+		jobID:            p.job.JobID,
+		deployedURL:      st.RestURL,
+	}}
 	pool := &cmfv1.ComputePool{}
 	err := r.client.Get(ctx, client.ObjectKey{Namespace: p.obj.GetNamespace(), Name: p.pool}, pool)
-	if apierrors.IsNotFound(err) {
-		if deleting && deployedURL != "" {
-			// The pool went first (a namespace deletion deletes in no
-			// order): its job is still reached where it was deployed.
-			dfc, err := r.flink.get(deployedURL)
-			if err != nil {
-				return ctrl.Result{}, err
+	switch {
+	case apierrors.IsNotFound(err):
+		if o.deleting && o.deployedURL != "" {
+			if o.dfc, err = r.flink.get(o.deployedURL); err != nil {
+				return nil, err
 			}
-			return r.finalize(ctx, p, dfc)
 		}
-		if deleting {
-			// Never deployed anywhere: nothing runs.
-			return ctrl.Result{}, r.dropFinalizer(ctx, p)
+		return o, nil
+	case err != nil:
+		return nil, err
+	}
+	o.pool, o.poolFound = pool, true
+	o.restURL = cmp.Or(p.obj.GetAnnotations()[cmfv1.RestURLAnnotation], pool.Spec.RestURL)
+	if o.fc, err = r.flink.get(o.restURL); err != nil {
+		o.badRestURL, o.urlErr = true, err
+		return o, nil
+	}
+	o.dfc = o.fc
+	if o.moved() {
+		if o.dfc, err = r.flink.get(o.deployedURL); err != nil {
+			return nil, err
 		}
+	}
+	c := meta.FindStatusCondition(*p.conditions, cmfv1.ConditionComputePool)
+	o.poolReady = c != nil && c.Status == metav1.ConditionTrue
+	return o, nil
+}
+
+// lookAtJob asks Flink about the parent's job.
+func (r *sessionReconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observation) error {
+	o.lookedAtJob = true
+	id := o.jobID
+	if o.deploys == 0 && id == "" {
+		// A job of the parent's name that runs already (started before the
+		// manager ran this parent) is taken over, not started a second time.
+		found, err := o.fc.RunningJobByName(ctx, p.obj.GetName())
+		switch {
+		case err == nil:
+			id = found.ID
+			p.job.JobID = id // recorded with the next status write
+		case errors.Is(err, flink.ErrUnreachable):
+			o.unreachable, o.unreachableErr = true, err
+			return nil
+		}
+	}
+	if id != "" {
+		state, err := o.dfc.JobState(ctx, id)
+		switch {
+		case errors.Is(err, flink.ErrJobNotFound):
+		case o.moved() && errors.Is(err, flink.ErrUnreachable):
+			o.oldEndpointErr = err
+		case err != nil:
+			o.unreachable, o.unreachableErr = true, err
+			return nil
+		default:
+			o.jobState = state
+		}
+	}
+	if o.deploys > 0 && !o.submitted && o.jobState == "" {
+		// Recorded but not (known to be) submitted. The same job ID makes a
+		// second submit harmless; but the cache may not have our own last
+		// write yet (a refused deploy already recorded), so the API server
+		// has the say.
+		stale, err := r.stale(ctx, p)
+		if err != nil {
+			return err
+		}
+		o.stale = stale
+	}
+	return nil
+}
+
+// act takes the step decided.
+func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observation, s step) (ctrl.Result, error) {
+	if o.oldEndpointErr != nil {
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", o.deployedURL, o.restURL, o.deployedURL, oneLine(o.oldEndpointErr), p.job.JobID)
+	}
+	if o.deploys > 0 && !o.submitted && o.jobState != "" {
+		p.session().Submitted = true // Flink knows the job: it was submitted
+	}
+	state := o.jobState
+	switch s {
+	case stepNothing:
+		return ctrl.Result{}, nil
+	case stepFinalizeAtDeployed, stepFinalize:
+		return r.finalize(ctx, p, o.dfc)
+	case stepDropFinalizer:
+		return ctrl.Result{}, r.dropFinalizer(ctx, p)
+	case stepWaitForPool:
 		msg := fmt.Sprintf("spec.computePoolName %q: no ComputePool %s in namespace %s yet: create it (kubectl get computepools) or name an existing one", p.pool, p.pool, p.obj.GetNamespace())
-		if p.job.JobID != "" && deployedURL != "" && !jobTerminal(p.job.State) {
-			msg = fmt.Sprintf("ComputePool %s was deleted; job %s keeps running at %s: recreate the pool to manage it again, or delete this %s to stop it", p.pool, p.job.JobID, deployedURL, p.kind)
+		if p.job.JobID != "" && o.deployedURL != "" && !jobTerminal(p.job.State) {
+			msg = fmt.Sprintf("ComputePool %s was deleted; job %s keeps running at %s: recreate the pool to manage it again, or delete this %s to stop it", p.pool, p.job.JobID, o.deployedURL, p.kind)
 		}
 		return ctrl.Result{}, r.update(ctx, p, func() {
 			if p.job.JobID == "" {
@@ -238,131 +360,48 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			}
 			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonComputePoolNotFound, msg)
 		})
-	} else if err != nil {
-		return ctrl.Result{}, err
-	}
-	restURL := cmp.Or(p.obj.GetAnnotations()[cmfv1.RestURLAnnotation], pool.Spec.RestURL)
-	fc, err := r.flink.get(restURL)
-	if err != nil {
+	case stepBadRestURL:
 		return ctrl.Result{}, r.update(ctx, p, func() {
-			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonBadRestURL, fmt.Sprintf("ComputePool %s: spec.restURL: %v", pool.Name, err))
+			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonBadRestURL, fmt.Sprintf("ComputePool %s: spec.restURL: %v", o.pool.Name, o.urlErr))
 		})
-	}
-	if deployedURL == "" && p.job.JobID != "" {
-		// Deployed before the endpoint was recorded: it runs where the pool
-		// says now.
-		if err := r.update(ctx, p, func() { p.session().RestURL = restURL }); err != nil {
-			return ctrl.Result{}, err
-		}
-		deployedURL = restURL
-	}
-	// dfc reaches the current job where it was deployed; fc is where the
-	// next deploy goes.
-	dfc := fc
-	if deployedURL != "" && deployedURL != restURL {
-		if dfc, err = r.flink.get(deployedURL); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if c := meta.FindStatusCondition(*p.conditions, cmfv1.ConditionComputePool); c == nil || c.Status != metav1.ConditionTrue {
+	case stepRecordEndpoint:
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() { p.session().RestURL = o.restURL })
+	case stepPoolFound:
 		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
-			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionTrue, cmfv1.ReasonComputePoolFound, "runs on ComputePool "+pool.Name+" at "+restURL)
+			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionTrue, cmfv1.ReasonComputePoolFound, "runs on ComputePool "+o.pool.Name+" at "+o.restURL)
 		})
-	}
-	if deleting {
-		return r.finalize(ctx, p, dfc)
-	}
-	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
-		// Before the first deploy: no job runs without a way to cancel it.
+	case stepAddFinalizer:
 		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patchMeta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
-	}
-	if p.session().Stop != nil {
-		return r.pollStop(ctx, p, dfc)
-	}
-
-	if p.session().Deploys == 0 && p.job.JobID == "" {
-		// A job of the parent's name that runs already (started before the
-		// manager ran this parent) is taken over, not started a second time.
-		found, err := fc.RunningJobByName(ctx, p.obj.GetName())
-		switch {
-		case err == nil:
-			p.job.JobID = found.ID
-		case errors.Is(err, flink.ErrUnreachable):
-			return r.unreachable(ctx, p, err)
-		}
-	}
-	// A new endpoint (the pool's or the annotation's URL changed) is an
-	// upgrade too: the job is stopped where it runs before it is deployed
-	// at the new one, never run twice.
-	moved := deployedURL != "" && deployedURL != restURL
-	state := ""
-	if id := p.job.JobID; id != "" {
-		s, err := dfc.JobState(ctx, id)
-		switch {
-		case errors.Is(err, flink.ErrJobNotFound):
-		case moved && errors.Is(err, flink.ErrUnreachable):
-			// The old endpoint does not answer at all: its cluster is gone
-			// (restarted elsewhere), so is its job, as for a lost job.
-			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", deployedURL, restURL, deployedURL, oneLine(err), id)
-		case err != nil:
-			return r.unreachable(ctx, p, err)
-		default:
-			state = s
-		}
-	}
-	if p.session().Deploys > 0 && !p.session().Submitted {
-		if state == "" {
-			// Recorded but not (known to be) submitted: a crash or a lost
-			// answer. The same job ID makes a second submit harmless; but
-			// the cache may not have our own last write yet (a refused
-			// deploy already recorded), so the API server has the say.
-			if stale, err := r.stale(ctx, p); stale || err != nil {
-				return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
-			}
-			return r.submit(ctx, p, pool, dfc)
-		}
-		p.session().Submitted = true
-	}
-	alive := state != "" && !jobTerminal(state)
-
-	if !p.running {
-		if alive {
-			return r.startStop(ctx, p, dfc, cmfv1.OriginSuspend)
-		}
+	case stepPollStop:
+		return r.pollStop(ctx, p, o.dfc)
+	case stepUnreachable:
+		return r.unreachable(ctx, p, o.unreachableErr)
+	case stepWaitForCache:
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+	case stepResubmit:
+		return r.submit(ctx, p, o.pool, o.dfc)
+	case stepSuspend:
+		return r.startStop(ctx, p, o.dfc, cmfv1.OriginSuspend)
+	case stepShowSuspended:
 		return ctrl.Result{}, r.update(ctx, p, func() {
-			r.observe(p, state)
+			r.recordJobState(p, state)
 			p.phase(phaseSuspended)
 			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonSuspended, suspendedMessage(p))
 		})
-	}
-
-	specChanged := p.session().Deploys > 0 && p.key() != p.deployedKey()
-	changed := specChanged || (p.session().Deploys > 0 && moved)
-	if alive {
-		switch {
-		case p.nonceChanged() || (changed && p.stateless):
-			return r.cancelForRedeploy(ctx, p, dfc)
-		case changed:
-			if moved {
-				r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "EndpointChanged", "Upgrade", "the job's endpoint changed from %s to %s: stopping job %s there before deploying at the new one", deployedURL, restURL, p.job.JobID)
-			}
-			return r.startStop(ctx, p, dfc, cmfv1.OriginUpgrade)
+	case stepCancelForRedeploy:
+		return r.cancelForRedeploy(ctx, p, o.dfc)
+	case stepUpgrade:
+		if o.moved() {
+			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "EndpointChanged", "Upgrade", "the job's endpoint changed from %s to %s: stopping job %s there before deploying at the new one", o.deployedURL, o.restURL, p.job.JobID)
 		}
-		return r.steady(ctx, p, dfc, state)
-	}
-
-	if p.key() == p.session().FailedDeploy {
-		return ctrl.Result{}, r.update(ctx, p, func() { r.observe(p, state) })
-	}
-	// A job that the cluster no longer knows was lost with it (a restart
-	// of a session cluster without HA): it runs again from its newest
-	// savepoint, as the Flink Kubernetes Operator redeploys a lost job.
-	lost := p.session().Deploys > 0 && p.session().Submitted && state == "" && !p.session().StoppedByManager
-	if p.session().Deploys > 0 && !changed && !p.session().StoppedByManager && !lost {
-		// The job ended on its own (it failed, or a bounded job finished):
-		// it is not restarted until the spec asks again.
+		return r.startStop(ctx, p, o.dfc, cmfv1.OriginUpgrade)
+	case stepWatch:
+		return r.steady(ctx, p, o.dfc, state)
+	case stepShowRefused:
+		return ctrl.Result{}, r.update(ctx, p, func() { r.recordJobState(p, state) })
+	case stepShowEnded:
 		return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
-			r.observe(p, state)
+			r.recordJobState(p, state)
 			if state == "FINISHED" {
 				p.phase(phaseFinished)
 				r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJobFinished, "job "+p.job.JobID+" finished")
@@ -372,8 +411,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 			r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJobEnded,
 				fmt.Sprintf("job %s ended %s: change the spec or its savepointRedeployNonce to deploy again", p.job.JobID, cmp.Or(state, "(gone from the cluster)")))
 		})
-	}
-	if lost && !specChanged {
+	case stepRedeployLost:
 		from, err := r.newestSavepointOf(ctx, p)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -381,7 +419,7 @@ func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ct
 		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "JobLost", "Deploy", "job %s is gone from the cluster: deploying again from %s", p.job.JobID, cmp.Or(from, "no savepoint"))
 		p.session().ResumeFrom = from
 	}
-	return r.newDeploy(ctx, p, pool, fc, restURL)
+	return r.newDeploy(ctx, p, o.pool, o.fc, o.restURL)
 }
 
 // newestSavepointOf is the newest COMPLETED savepoint of the parent's
@@ -410,7 +448,7 @@ func suspendedMessage(p *sessionParent) string {
 
 // stale reports whether the API server has a newer parent than p.
 func (r *sessionReconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
-	live := r.newObj()
+	live := r.kind.NewParent()
 	if err := r.live.Get(ctx, client.ObjectKeyFromObject(p.obj), live); err != nil {
 		return false, err
 	}
@@ -479,7 +517,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 // submit sends the recorded deploy to Flink.
 func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
 	jobID, from := p.job.JobID, p.job.RestoredFrom
-	err := p.deploy(ctx, r, pool, fc, jobID, from)
+	err := p.jobs.deploy(ctx, r, p, pool, fc, jobID, from)
 	var cacheErr *jarCacheError
 	switch {
 	case err == nil, errors.Is(err, flink.ErrDuplicateJob):
@@ -544,7 +582,7 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 		if st := p.session(); st.Deploys == 0 {
 			st.Deploys, st.DeployedSpec, st.DeployedNonce, st.Submitted = 1, p.spec, p.nonce, true
 		}
-		r.observe(p, state)
+		r.recordJobState(p, state)
 		p.session().AdoptedCheckpointID = adoptedUpTo
 		p.setError("")
 		if state == "RUNNING" {
@@ -877,8 +915,8 @@ func (r *sessionReconciler) jarCacheUnavailable(ctx context.Context, p *sessionP
 	})
 }
 
-// observe copies the job's live state into status.
-func (r *sessionReconciler) observe(p *sessionParent, state string) {
+// recordJobState copies the job's live state into status.
+func (r *sessionReconciler) recordJobState(p *sessionParent, state string) {
 	if state != "" {
 		p.job.State = state
 	} else if p.job.JobID != "" && p.job.State != "FAILED" {
@@ -894,7 +932,7 @@ func (r *sessionReconciler) condition(p *sessionParent, kind string, status meta
 func (r *sessionReconciler) update(ctx context.Context, p *sessionParent, change func()) error {
 	before := p.obj.DeepCopyObject()
 	change()
-	*p.observed = p.obj.GetGeneration()
+	p.jobs.setObservedGeneration(p.obj)
 	if equality.Semantic.DeepEqual(before, p.obj) {
 		return nil
 	}

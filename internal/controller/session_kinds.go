@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
@@ -23,8 +22,35 @@ func specHash(parts ...any) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// adaptApplication sees a FlinkApplication that names a ComputePool.
-func adaptApplication(obj client.Object) (*sessionParent, bool) {
+// sessionKind is what differs between the kinds that run on a pool: what
+// the spec asks for, how the job is deployed, how the status spells it.
+type sessionKind interface {
+	// read sees a parent of the kind; false when it does not run on a pool.
+	read(obj cmfv1.Parent) (*sessionParent, bool)
+	// deploy submits the job under jobID, restored from path from when set.
+	deploy(ctx context.Context, r *sessionReconciler, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error
+	// setPhase spells a generic phase the kind's way into its status.
+	setPhase(obj cmfv1.Parent, generic string)
+	setError(obj cmfv1.Parent, msg string)
+	setObservedGeneration(obj cmfv1.Parent)
+}
+
+// readSessionParent sees obj as a session-mode parent of its kind.
+func readSessionParent(obj cmfv1.Parent, jobs sessionKind) (*sessionParent, bool) {
+	p, ok := jobs.read(obj)
+	if !ok {
+		return nil, false
+	}
+	p.obj, p.kind, p.jobs, p.pool = obj, obj.ParentKind(), jobs, obj.ComputePool()
+	p.job, p.conditions = obj.ObservedJob(), obj.StatusConditions()
+	p.startFrom, p.nonce, p.configs = obj.StartFrom(), obj.RedeployNonce(), obj.FlinkConfigurations()
+	return p, true
+}
+
+// applicationJobs runs FlinkApplications that name a ComputePool: a jar.
+type applicationJobs struct{}
+
+func (applicationJobs) read(obj cmfv1.Parent) (*sessionParent, bool) {
 	app := obj.(*cmfv1.FlinkApplication)
 	if app.Spec.ComputePoolName == "" {
 		return nil, false // operator mode
@@ -33,34 +59,35 @@ func adaptApplication(obj client.Object) (*sessionParent, bool) {
 	if job == nil {
 		job = &cmfv1.JobSpec{}
 	}
-	p := &sessionParent{
-		obj: app, kind: cmfv1.ParentApplication, pool: app.Spec.ComputePoolName,
+	return &sessionParent{
 		running: job.State != cmfv1.JobSuspended,
 		// What a redeploy must pick up; not the state, the nonce or where a
 		// first deploy starts from.
-		spec:        specHash(job.JarURI, job.EntryClass, job.Args, job.Parallelism, app.Spec.FlinkConfiguration),
-		nonce:       job.SavepointRedeployNonce,
-		stateless:   job.UpgradeMode == cmfv1.UpgradeStateless,
-		startFrom:   job.StartFromSavepoint,
-		initialPath: job.InitialSavepointPath,
-		configs:     []map[string]string{app.Spec.FlinkConfiguration},
-		session: func() *cmfv1.SessionStatus {
-			if app.Status.Session == nil {
-				app.Status.Session = &cmfv1.SessionStatus{}
-			}
-			return app.Status.Session
-		},
-		job:        &app.Status.JobStatus,
-		conditions: &app.Status.Conditions,
-		phase:      func(phase string) { app.Status.LifecycleState = phase },
-		setError:   func(msg string) { app.Status.Error = msg },
-		observed:   &app.Status.ObservedGeneration,
+		spec:             specHash(job.JarURI, job.EntryClass, job.Args, job.Parallelism, app.Spec.FlinkConfiguration),
+		stateless:        job.UpgradeMode == cmfv1.UpgradeStateless,
+		initialPath:      job.InitialSavepointPath,
+		allowNonRestored: job.AllowNonRestoredState != nil && *job.AllowNonRestoredState,
+	}, true
+}
+
+func (applicationJobs) deploy(ctx context.Context, r *sessionReconciler, p *sessionParent, _ *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error {
+	job := p.obj.(*cmfv1.FlinkApplication).Spec.Job
+	if job == nil {
+		job = &cmfv1.JobSpec{}
 	}
-	p.allowNonRestored = job.AllowNonRestoredState != nil && *job.AllowNonRestoredState
-	p.deploy = func(ctx context.Context, r *sessionReconciler, _ *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error {
-		return r.runJar(ctx, p, job, fc, jobID, from)
-	}
-	return p, true
+	return r.runJar(ctx, p, job, fc, jobID, from)
+}
+
+func (applicationJobs) setPhase(obj cmfv1.Parent, phase string) {
+	obj.(*cmfv1.FlinkApplication).Status.LifecycleState = phase
+}
+
+func (applicationJobs) setError(obj cmfv1.Parent, msg string) {
+	obj.(*cmfv1.FlinkApplication).Status.Error = msg
+}
+
+func (applicationJobs) setObservedGeneration(obj cmfv1.Parent) {
+	obj.(*cmfv1.FlinkApplication).Status.ObservedGeneration = obj.GetGeneration()
 }
 
 // runJar uploads the application's jar, unless the pool has the same
@@ -118,35 +145,35 @@ func (r *sessionReconciler) jarPresent(ctx context.Context, fc *flink.Client, id
 	return false
 }
 
-// adaptStatement sees a Statement; every Statement runs on its pool.
-func adaptStatement(obj client.Object) (*sessionParent, bool) {
+// statementJobs runs Statements, every one on its pool: SQL through the
+// pool's SQL Gateway.
+type statementJobs struct{}
+
+func (statementJobs) read(obj cmfv1.Parent) (*sessionParent, bool) {
 	stmt := obj.(*cmfv1.Statement)
 	if stmt.Spec.ComputePoolName == "" {
 		return nil, false
 	}
-	p := &sessionParent{
-		obj: stmt, kind: cmfv1.ParentStatement, pool: stmt.Spec.ComputePoolName,
-		running:   !stmt.Spec.Stopped,
-		spec:      specHash(stmt.Spec.Statement, stmt.Spec.Properties, stmt.Spec.FlinkConfiguration, stmt.Spec.Parallelism),
-		nonce:     stmt.Spec.SavepointRedeployNonce,
-		startFrom: stmt.Spec.StartFromSavepoint,
-		configs:   []map[string]string{stmt.Spec.FlinkConfiguration, stmt.Spec.Properties},
-		session: func() *cmfv1.SessionStatus {
-			if stmt.Status.Session == nil {
-				stmt.Status.Session = &cmfv1.SessionStatus{}
-			}
-			return stmt.Status.Session
-		},
-		job:        &stmt.Status.JobStatus,
-		conditions: &stmt.Status.Conditions,
-		phase:      func(phase string) { stmt.Status.Phase = statementPhase(phase) },
-		setError:   func(msg string) { stmt.Status.Error = msg },
-		observed:   &stmt.Status.ObservedGeneration,
-	}
-	p.deploy = func(ctx context.Context, r *sessionReconciler, pool *cmfv1.ComputePool, _ *flink.Client, jobID, from string) error {
-		return r.runSQL(ctx, p, stmt, pool, jobID, from)
-	}
-	return p, true
+	return &sessionParent{
+		running: !stmt.Spec.Stopped,
+		spec:    specHash(stmt.Spec.Statement, stmt.Spec.Properties, stmt.Spec.FlinkConfiguration, stmt.Spec.Parallelism),
+	}, true
+}
+
+func (statementJobs) deploy(ctx context.Context, r *sessionReconciler, p *sessionParent, pool *cmfv1.ComputePool, _ *flink.Client, jobID, from string) error {
+	return r.runSQL(ctx, p, p.obj.(*cmfv1.Statement), pool, jobID, from)
+}
+
+func (statementJobs) setPhase(obj cmfv1.Parent, phase string) {
+	obj.(*cmfv1.Statement).Status.Phase = statementPhase(phase)
+}
+
+func (statementJobs) setError(obj cmfv1.Parent, msg string) {
+	obj.(*cmfv1.Statement).Status.Error = msg
+}
+
+func (statementJobs) setObservedGeneration(obj cmfv1.Parent) {
+	obj.(*cmfv1.Statement).Status.ObservedGeneration = obj.GetGeneration()
 }
 
 // statementPhase spells a generic phase the way a Statement's phase reads.
