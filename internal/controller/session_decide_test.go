@@ -76,7 +76,9 @@ func TestDecide(t *testing.T) {
 		{"spec changed, stateless upgrade", runs(func(f *facts) { f.specChanged, f.stateless = true, true }), stepCancelForRedeploy},
 		{"spec changed, job stopped for it", runs(func(f *facts) { f.specChanged, f.stoppedByManager, f.jobState = true, true, "FINISHED" }), stepDeploy},
 		{"new nonce", runs(func(f *facts) { f.specChanged, f.nonceChanged = true, true }), stepCancelForRedeploy},
-		{"new nonce, job cancelled for it", runs(func(f *facts) { f.specChanged, f.nonceChanged, f.stoppedByManager, f.jobState = true, true, true, "CANCELED" }), stepDeploy},
+		{"new nonce, job cancelled for it", runs(func(f *facts) {
+			f.specChanged, f.nonceChanged, f.stoppedByManager, f.jobState = true, true, true, "CANCELED"
+		}), stepDeploy},
 		{"endpoint changed: stopped at the old one", runs(func(f *facts) { f.restURL = there }), stepUpgrade},
 		{"endpoint changed, old one gone with its job", runs(func(f *facts) { f.restURL, f.jobState = there, "" }), stepRedeployLost},
 

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 )
