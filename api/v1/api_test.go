@@ -19,7 +19,7 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
-// TestAPI proves the CRDs against a real kube-apiserver: the seed's request
+// TestAPI proves the CRDs against a real kube-apiserver: CMF's request
 // bodies apply with kubectl, defaults come back, bad input is rejected with a
 // message naming the field, and kubectl shows the printer columns and the
 // field descriptions.

@@ -109,7 +109,7 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 
 // CanDetach says whether an attached savepoint may become a detached one:
 // only an application's, only COMPLETED. The error is the reason, in the
-// seed's words where it has them.
+// words of CMF (Confluent Manager for Apache Flink) where it has them.
 func CanDetach(sp *cmfv1.Savepoint) error {
 	kind, parent := sp.Parent()
 	if kind == cmfv1.ParentStatement {

@@ -28,7 +28,7 @@ func (v *detachedValidator) Handle(ctx context.Context, req admission.Request) a
 		if err := v.decoder.DecodeRaw(req.OldObject, &dsp); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode DetachedSavepoint: %w", err))
 		}
-		// The seed only advises here: say so, do not deny.
+		// CMF (Confluent Manager for Apache Flink) only advises here: say so, do not deny.
 		return admission.Allowed("").WithWarnings(fmt.Sprintf(
 			"DetachedSavepoint %s: deleting it keeps the savepoint data at %s; delete the data yourself if no job needs it", dsp.Name, dsp.Spec.Path))
 	}
@@ -59,7 +59,9 @@ func (v *detachedValidator) Handle(ctx context.Context, req admission.Request) a
 	return admission.Allowed("")
 }
 
-// validateDetach checks rule 3 of SPEC §3 for a DetachedSavepoint with a source.
+// validateDetach checks a DetachedSavepoint with a source: a detach, allowed
+// only for a COMPLETED savepoint of a FlinkApplication, by a user who may
+// update that application.
 func (v *detachedValidator) validateDetach(ctx context.Context, req admission.Request, dsp *cmfv1.DetachedSavepoint) admission.Response {
 	src := dsp.Spec.Source
 	prefix := fmt.Sprintf("DetachedSavepoint %s: spec.source", dsp.Name)

@@ -1,4 +1,4 @@
-// Package webhook makes the admission decisions of SPEC §3: defaults and a
+// Package webhook makes the admission decisions: defaults and a
 // generated name for Savepoints, the parent rules, detaching, the uniqueness
 // of DetachedSavepoint names, startFromSavepoint, the NATIVE-only state
 // backends, and the permissions inherited from the parent. It is served by
