@@ -21,6 +21,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
@@ -43,6 +44,7 @@ type flags struct {
 	retentionNS      string
 	jarCacheDir      string
 	certDNSNames     string
+	version          bool
 }
 
 func main() {
@@ -64,9 +66,14 @@ func main() {
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
+	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if f.version {
+		fmt.Println(version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	if err := run(f); err != nil {

@@ -28,6 +28,7 @@ func TestConfigDefaults(t *testing.T) {
 				assert.Equal(t, "savepoint-system", c.Webhook.ClaimNamespace)
 				assert.Equal(t, "system:serviceaccount:savepoint-system:savepoint-manager", c.Webhook.ManagerUser)
 				assert.Equal(t, webhook.CertOptions{Namespace: "savepoint-system", SecretName: "cert"}, *c.CertRotation)
+				assert.NotNil(t, c.Now)
 			},
 		},
 		{

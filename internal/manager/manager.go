@@ -2,7 +2,7 @@
 // one controller-runtime manager: the cache indexes the webhook and the
 // controllers share, the controllers, the admission webhook (behind its
 // certificates when the manager makes them itself), the health and
-// readiness checks. cmd/savepoint-manager, the
+// readiness checks, and the published version. cmd/savepoint-manager, the
 // playground (through that binary) and the integration tests all call
 // Setup, so the wiring they run is the wiring that ships.
 package manager
@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
@@ -28,8 +30,9 @@ const LeaderElectionID = "savepoint-manager.cmf.confluent.io"
 // Config is what the manager runs with; cmd/savepoint-manager fills it from
 // its flags.
 type Config struct {
-	// Namespace is the manager's own namespace, the default of
-	// Webhook.ClaimNamespace and CertRotation.Namespace. Required.
+	// Namespace is the manager's own namespace: it holds the version
+	// ConfigMap, and is the default of Webhook.ClaimNamespace and
+	// CertRotation.Namespace. Required.
 	Namespace string
 	// ServiceAccount is the manager's service account in Namespace; unless
 	// Webhook.ManagerUser is set, the webhook knows the manager's own
@@ -45,6 +48,8 @@ type Config struct {
 	// provided in the webhook server's cert folder (the cert-manager
 	// overlay, or a test's control plane).
 	CertRotation *webhook.CertOptions
+	// Now returns the time; default time.Now. It dates the published start.
+	Now func() time.Time
 }
 
 // withDefaults fills the fields that follow from others and checks the
@@ -64,18 +69,25 @@ func (c Config) withDefaults() (Config, error) {
 		rotation.Namespace = c.Namespace
 		c.CertRotation = &rotation
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return c, nil
 }
 
 // Setup adds to mgr, before it starts: the indexes, the controllers, the
 // webhook (at once, or once CertRotation has put its certificates in
 // place), a liveness check "healthz", a readiness check "webhook" that
-// passes once the webhook serves.
+// passes once the webhook serves, and the publisher of the version. It logs
+// the build.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return err
 	}
+	build := version.Get()
+	mgr.GetLogger().Info("savepoint-manager build", "version", build.Version, "commit", build.Commit, "go", build.GoVersion, "platform", build.Platform)
+
 	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("add the cache indexes: %w", err)
 	}
@@ -89,13 +101,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	return mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
+	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
 		select {
 		case <-served:
 			return mgr.GetWebhookServer().StartedChecker()(req)
 		default:
 			return errors.New("waiting for the webhook's certificates")
 		}
+	}); err != nil {
+		return err
+	}
+	return mgr.Add(&versionPublisher{
+		client: mgr.GetClient(), live: mgr.GetAPIReader(), namespace: cfg.Namespace,
+		published: version.Published{Info: build, StartTime: cfg.Now()},
 	})
 }
 

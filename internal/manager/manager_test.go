@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
@@ -33,8 +34,8 @@ const namespace = "savepoint-system"
 
 // TestSetup runs Setup as cmd/savepoint-manager does by default, with its
 // own certificates, under only the rights of manifests/rbac: the manager is
-// ready once the API server trusts the certificate the webhook serves, and
-// the webhook answers admission.
+// ready once the API server trusts the certificate the webhook serves, the
+// webhook answers admission, and the elected manager publishes its version.
 func TestSetup(t *testing.T) {
 	// The manager's certificate names DNS names only: the API server
 	// reaches the webhook at https://localhost:<port>.
@@ -63,6 +64,7 @@ func TestSetup(t *testing.T) {
 		LeaderElectionReleaseOnCancel: true,
 	})
 	require.NoError(t, err)
+	started := time.Date(2026, 11, 25, 7, 54, 30, 0, time.UTC)
 	runCtx, stop := context.WithCancel(ctx)
 	require.NoError(t, manager.Setup(runCtx, mgr, manager.Config{
 		Namespace:      namespace,
@@ -74,6 +76,7 @@ func TestSetup(t *testing.T) {
 			ExtraDNSNames:  []string{"localhost"},
 			MutatingConfig: "mutating-webhook-configuration", ValidatingConfig: "validating-webhook-configuration",
 		},
+		Now: func() time.Time { return started },
 	}))
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(runCtx) }()
@@ -118,6 +121,14 @@ func TestSetup(t *testing.T) {
 			assert.Contains(c, err.Error(), `spec.application "ghost" does not exist in namespace `+ns)
 		}
 	}, 30*time.Second, 50*time.Millisecond, "admission answered by the webhook")
+
+	want := version.Published{Info: version.Get(), StartTime: started}.Data()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		cm := &corev1.ConfigMap{}
+		if assert.NoError(c, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: version.ConfigMapName}, cm)) {
+			assert.Equal(c, want, cm.Data)
+		}
+	}, 30*time.Second, 50*time.Millisecond, "the elected manager publishes its version")
 }
 
 // freeAddress returns a 127.0.0.1 address no one listens on.
