@@ -6,12 +6,18 @@ package cmdtesting
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -128,4 +134,39 @@ func (f *Factory) Later(t *testing.T, changes ...Change) {
 			t.Error("the command ended before it watched: the changes were never made")
 		}
 	})
+}
+
+// Execute runs cmd, made with streams, with args as the user types them
+// after the command's name; the error is what the root would print.
+func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams, args ...string) error {
+	cmd.SetArgs(args)
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.ExecuteContext(context.Background())
+}
+
+// Denied is the API server's answer when the webhook denies a request
+// with reason.
+func Denied(reason string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: 403, Reason: metav1.StatusReasonForbidden,
+		Message: `admission webhook "vsavepoint.cmf.confluent.io" denied the request: ` + reason,
+	}}
+}
+
+// elapsed starts a progress line of a wait: the time since it began.
+var elapsed = regexp.MustCompile(`^ *\d+\.\ds  `)
+
+// Lines are the lines of what a command printed, a wait's progress lines
+// without the elapsed time they start with (it varies); nil for none.
+func Lines(s string) []string {
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if line != "" {
+			lines = append(lines, elapsed.ReplaceAllString(line, ""))
+		}
+	}
+	return lines
 }
