@@ -84,8 +84,8 @@ COMPLETED. Without a NAME, one is made from the parent and the time.`,
 	return cmd
 }
 
-// Complete fills in the name, the namespace and, unless nothing is to be
-// sent, the client. --format is read in any case.
+// Complete takes the name, --format in capitals, the namespace and,
+// unless nothing is to be sent, the client.
 func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.Name = args[0]
