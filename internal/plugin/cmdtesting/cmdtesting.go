@@ -170,3 +170,16 @@ func Lines(s string) []string {
 	}
 	return lines
 }
+
+// SavepointBecomes is the manager writing status on the savepoint key
+// names.
+func SavepointBecomes(key client.ObjectKey, status cmfv1.SavepointStatus) Change {
+	return func(c client.Client) error {
+		sp := &cmfv1.Savepoint{}
+		if err := c.Get(context.Background(), key, sp); err != nil {
+			return err
+		}
+		sp.Status = status
+		return c.Update(context.Background(), sp)
+	}
+}

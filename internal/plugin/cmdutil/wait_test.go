@@ -26,16 +26,9 @@ func savepoint(name string, status cmfv1.SavepointStatus) *cmfv1.Savepoint {
 	}
 }
 
-// setState is a change of the savepoint's status, as the manager writes it.
+// setState is the manager writing the savepoint's status.
 func setState(name string, status cmfv1.SavepointStatus) cmdtesting.Change {
-	return func(c client.Client) error {
-		sp := &cmfv1.Savepoint{}
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, sp); err != nil {
-			return err
-		}
-		sp.Status = status
-		return c.Update(context.Background(), sp)
-	}
+	return cmdtesting.SavepointBecomes(client.ObjectKey{Namespace: ns, Name: name}, status)
 }
 
 func deleteSavepoint(name string) cmdtesting.Change {

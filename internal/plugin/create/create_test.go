@@ -75,17 +75,11 @@ var named = interceptor.Funcs{Create: func(ctx context.Context, c client.WithWat
 // completes is the manager taking the savepoint: in progress, then
 // COMPLETED or FAILED.
 func completes(name string, end cmfv1.SavepointStatus) []cmdtesting.Change {
-	set := func(status cmfv1.SavepointStatus) cmdtesting.Change {
-		return func(c client.Client) error {
-			sp := &cmfv1.Savepoint{}
-			if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, sp); err != nil {
-				return err
-			}
-			sp.Status = status
-			return c.Update(context.Background(), sp)
-		}
+	key := client.ObjectKey{Namespace: ns, Name: name}
+	return []cmdtesting.Change{
+		cmdtesting.SavepointBecomes(key, cmfv1.SavepointStatus{State: cmfv1.StateInProgress}),
+		cmdtesting.SavepointBecomes(key, end),
 	}
-	return []cmdtesting.Change{set(cmfv1.SavepointStatus{State: cmfv1.StateInProgress}), set(end)}
 }
 
 func TestRun(t *testing.T) {

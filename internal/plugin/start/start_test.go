@@ -122,14 +122,7 @@ var first = interceptor.Funcs{Create: func(ctx context.Context, c client.WithWat
 
 // firstEnds is the manager taking the savepoint --savepoint-first created.
 func firstEnds(status cmfv1.SavepointStatus) cmdtesting.Change {
-	return func(c client.Client) error {
-		sp := &cmfv1.Savepoint{}
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "orders-first"}, sp); err != nil {
-			return err
-		}
-		sp.Status = status
-		return c.Update(context.Background(), sp)
-	}
+	return cmdtesting.SavepointBecomes(client.ObjectKey{Namespace: ns, Name: "orders-first"}, status)
 }
 
 // runs is the manager reporting the redeployed job of orders.

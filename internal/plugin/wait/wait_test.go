@@ -1,7 +1,6 @@
 package wait
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,14 +25,7 @@ func savepoint(status cmfv1.SavepointStatus) *cmfv1.Savepoint {
 
 // becomes is the manager writing the savepoint's status.
 func becomes(status cmfv1.SavepointStatus) cmdtesting.Change {
-	return func(c client.Client) error {
-		sp := &cmfv1.Savepoint{}
-		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "sp"}, sp); err != nil {
-			return err
-		}
-		sp.Status = status
-		return c.Update(context.Background(), sp)
-	}
+	return cmdtesting.SavepointBecomes(client.ObjectKey{Namespace: ns, Name: "sp"}, status)
 }
 
 func TestCompleteValidate(t *testing.T) {
