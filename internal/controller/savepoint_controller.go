@@ -47,7 +47,10 @@ type Options struct {
 	PollMin, PollMax time.Duration
 	// ForgottenTriggerGrace is how long after a trigger was recorded a 404
 	// from Flink is answered by waiting for its checkpoint history (cached
-	// for web.refresh-interval) rather than by triggering again; default 10s.
+	// for web.refresh-interval) rather than by triggering again; and how
+	// long a trigger's job must have ended before a trigger that Flink still
+	// reports IN_PROGRESS is taken as one that will never complete; default
+	// 10s.
 	ForgottenTriggerGrace time.Duration
 	// SessionPollInterval is how often a running job in session mode is
 	// looked at (its state, savepoints taken outside); default 10s.

@@ -11,7 +11,8 @@
 //     whether it arrived.
 //  3. Poll asks for its status. A trigger Flink no longer knows is looked up
 //     in the job's checkpoint history before anything is sent again, and
-//     only after a grace, because the history is cached.
+//     only after a grace, because the history is cached; so is one that
+//     Flink keeps IN_PROGRESS although its job ended long ago.
 //
 // Poll and Send return an Outcome, a value the caller maps onto its own
 // status and events; they never write anything themselves. Dispose and

@@ -54,6 +54,7 @@ var calls = []struct {
 	{"GET", regexp.MustCompile(`^/jobs/[^/]+/savepoints/[^/]+$`), callSavepointStatus},
 	{"GET", regexp.MustCompile(`^/jobs/[^/]+/checkpoints$`), callCheckpoints},
 	{"GET", regexp.MustCompile(`^/jobs/[^/]+/status$`), callJobState},
+	{"GET", regexp.MustCompile(`^/jobs/[^/]+$`), callJob},
 	{"POST", regexp.MustCompile(`^/savepoint-disposal$`), callDispose},
 	{"GET", regexp.MustCompile(`^/savepoint-disposal/[^/]+$`), callDisposalStatus},
 }
@@ -193,4 +194,14 @@ func recordedRequestID(t *testing.T, name string) string {
 // dirOf is the directory a savepoint path is in.
 func dirOf(path string) string {
 	return path[:strings.LastIndexByte(path, '/')]
+}
+
+// recordedEndTime is when the job of a recorded GET /jobs/{id} ended.
+func recordedEndTime(t *testing.T, name string) time.Time {
+	t.Helper()
+	_, data := recorded(t, name)
+	var details flink.JobDetails
+	require.NoError(t, json.Unmarshal(data, &details))
+	require.Positive(t, details.EndTime)
+	return time.UnixMilli(details.EndTime)
 }

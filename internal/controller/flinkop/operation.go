@@ -15,6 +15,7 @@ type JobManager interface {
 	SavepointStatus(ctx context.Context, jobID, triggerID string) (*flink.Operation, error)
 	Checkpoints(ctx context.Context, jobID string) (*flink.CheckpointStats, error)
 	JobState(ctx context.Context, jobID string) (string, error)
+	Job(ctx context.Context, jobID string) (*flink.JobDetails, error)
 	DisposeSavepoint(ctx context.Context, path string) (string, error)
 	DisposalStatus(ctx context.Context, triggerID string) (*flink.Operation, error)
 }

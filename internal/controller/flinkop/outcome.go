@@ -80,7 +80,8 @@ type Outcome struct {
 	Resent bool
 	// Call names the JobManager REST call that failed, for the caller's
 	// metrics: "trigger", "stop", "savepoint-status", "checkpoints",
-	// "job-status", "dispose" or "disposal-status"; empty when none did.
+	// "job-status", "job", "dispose" or "disposal-status"; empty when none
+	// did.
 	Call string
 }
 
@@ -91,6 +92,7 @@ const (
 	callSavepointStatus = "savepoint-status"
 	callCheckpoints     = "checkpoints"
 	callJobState        = "job-status"
+	callJob             = "job"
 	callDispose         = "dispose"
 	callDisposalStatus  = "disposal-status"
 )

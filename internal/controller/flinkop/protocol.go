@@ -119,7 +119,9 @@ func (p Protocol) Send(ctx context.Context, jm JobManager, op Operation) Outcome
 // trigger Flink no longer knows is looked for in the job's checkpoint
 // history (see pickFromHistory), with held naming the paths that are not
 // this trigger's; only once the grace is over is it sent again, as
-// op.Resend allows. The error is not Flink's: held failed.
+// op.Resend allows. A trigger still IN_PROGRESS long after its job ended
+// is looked for there too (see inProgress). The error is not Flink's: held
+// failed.
 func (p Protocol) Poll(ctx context.Context, jm JobManager, op Operation, held Held) (Outcome, error) {
 	p = p.orDefaults()
 	status, err := jm.SavepointStatus(ctx, op.JobID, op.TriggerID)
@@ -133,11 +135,47 @@ func (p Protocol) Poll(ctx context.Context, jm JobManager, op Operation, held He
 		// may have completed, so it is asked about again, never replaced.
 		return p.unreachable(callSavepointStatus, err), nil
 	case status.State != flink.OperationCompleted:
-		return Outcome{Kind: Pending, Wait: p.PollInterval(op.Recorded)}, nil
+		return p.inProgress(ctx, jm, op, held)
 	case status.Failure != nil:
 		return refused("", status.Failure), nil
 	}
 	return Outcome{Kind: Completed, Path: status.Location}, nil
+}
+
+// inProgress decides about a trigger that Flink reports IN_PROGRESS. Flink
+// leaves one that reached the job while it was being cancelled IN_PROGRESS
+// for good (measured on Flink 2.3: still so 40s after the job was CANCELED),
+// so a trigger older than the grace has its job looked at: once the job has
+// ended for longer than the grace (and the clock skew), nothing more comes
+// of the trigger, and the history says whether it took a savepoint. A
+// trigger that completes normally is reported COMPLETED within moments of
+// its job ending (a stop ends its job FINISHED), long before that.
+func (p Protocol) inProgress(ctx context.Context, jm JobManager, op Operation, held Held) (Outcome, error) {
+	pending := Outcome{Kind: Pending, Wait: p.PollInterval(op.Recorded)}
+	if p.Now().Sub(op.Recorded) < p.ForgottenTriggerGrace {
+		return pending, nil
+	}
+	// Cached for web.refresh-interval, which is safe here: an ended job
+	// stays ended, and a stale answer only makes the wait longer.
+	job, err := jm.Job(ctx, op.JobID)
+	state := "gone"
+	switch {
+	case errors.Is(err, flink.ErrJobNotFound):
+		// Gone from the JobManager: it ended long ago.
+	case err != nil:
+		return p.unreachable(callJob, err), nil
+	case !flink.JobEnded(job.State), job.EndTime <= 0:
+		return pending, nil
+	case p.Now().Sub(time.UnixMilli(job.EndTime)) < p.ForgottenTriggerGrace+clockSkew:
+		return pending, nil
+	default:
+		state = job.State
+	}
+	o, decided, err := p.fromHistory(ctx, jm, op, held)
+	if err != nil || (decided && o.Kind != JobGone) {
+		return o, err
+	}
+	return ended(op, state), nil
 }
 
 // forgotten decides about a trigger the JobManager no longer knows.
@@ -204,10 +242,10 @@ func (p Protocol) unreachable(call string, err error) Outcome {
 	return Outcome{Kind: Unreachable, Err: err, Wait: p.UnreachableWait(), Call: call}
 }
 
-// ended is a forgotten trigger of a job that ended: no resend can take a
-// savepoint of it, and none of it can be found.
+// ended is a trigger of a job that ended, whose savepoint the job's history
+// does not show: nothing can take it any more, and none of it can be found.
 func ended(op Operation, state string) Outcome {
-	return Outcome{Kind: JobGone, Err: fmt.Errorf("job %s ended (%s) and its checkpoint history has no savepoint of %s %s", op.JobID, state, op.Request.noun(), op.TriggerID)}
+	return Outcome{Kind: JobGone, Err: fmt.Errorf("job %s ended (%s): no running job can take the savepoint of %s %s, and the job's checkpoint history has none of it", op.JobID, state, op.Request.noun(), op.TriggerID)}
 }
 
 // refused is Flink's no: JobGone when it says the job is not there.

@@ -129,6 +129,7 @@ func TestPoll(t *testing.T) {
 		}
 	}
 	trigger := SavepointTriggerID("uid", 1)
+	jobEnded := recordedEndTime(t, "job-details-finished")
 	noHeld := func(context.Context) ([]string, error) { return nil, nil }
 	heldNotAsked := func(context.Context) ([]string, error) {
 		return nil, errors.New("held was asked, but no savepoint of the history could be this trigger's")
@@ -179,8 +180,8 @@ func TestPoll(t *testing.T) {
 			calls: []string{callSavepointStatus},
 		},
 		{
-			name:    "in progress for long: polled at most every PollMax",
-			answers: map[string]string{callSavepointStatus: "savepoint-status-in-progress"}, age: time.Hour,
+			name:    "in progress for a while, within the grace: polled at most every PollMax",
+			answers: map[string]string{callSavepointStatus: "savepoint-status-in-progress"}, age: 9 * time.Second,
 			want:  Outcome{Kind: Pending, Wait: 2 * time.Second},
 			calls: []string{callSavepointStatus},
 		},
@@ -213,6 +214,48 @@ func TestPoll(t *testing.T) {
 			answers: map[string]string{callSavepointStatus: internalError},
 			want:    Outcome{Kind: Unreachable, Wait: 100 * time.Millisecond, Call: callSavepointStatus}, errText: "IllegalStateException: something inside",
 			calls: []string{callSavepointStatus},
+		},
+
+		// IN_PROGRESS for longer than the grace: its job is looked at.
+		{
+			name:    "in progress past the grace, its job runs: polled again",
+			answers: map[string]string{callSavepointStatus: "savepoint-status-in-progress", callJob: "job-details-running"}, age: 11 * time.Second,
+			want:  Outcome{Kind: Pending, Wait: 2 * time.Second},
+			calls: []string{callSavepointStatus, callJob},
+		},
+		{
+			name:     "in progress, its job ended moments ago: polled again (a stop's result comes right after its job ends)",
+			answers:  map[string]string{callSavepointStatus: "savepoint-status-in-progress", callJob: "job-details-finished"},
+			recorded: jobEnded.Add(-time.Minute), age: time.Minute + time.Second,
+			want:  Outcome{Kind: Pending, Wait: 2 * time.Second},
+			calls: []string{callSavepointStatus, callJob},
+		},
+		{
+			name:     "in progress for good, its job ended long ago, in the history: Completed from it",
+			answers:  map[string]string{callSavepointStatus: "savepoint-status-in-progress", callJob: "job-details-finished", callCheckpoints: "checkpoints"},
+			recorded: at(first), dir: dirOf(first.ExternalPath), age: jobEnded.Sub(at(first)) + time.Hour,
+			want:  Outcome{Kind: Completed, Path: first.ExternalPath, Recovered: true},
+			calls: []string{callSavepointStatus, callJob, callCheckpoints},
+		},
+		{
+			name:     "in progress for good, its job ended long ago, not in the history: JobGone (Flink keeps a trigger that met a cancellation IN_PROGRESS)",
+			answers:  map[string]string{callSavepointStatus: "savepoint-status-in-progress", callJob: "job-details-finished", callCheckpoints: "checkpoints"},
+			recorded: jobEnded.Add(-time.Minute), age: time.Hour,
+			want: Outcome{Kind: JobGone}, errText: fmt.Sprintf("job %s ended (FINISHED): no running job can take the savepoint of trigger %s, and the job's checkpoint history has none of it", testJob, trigger),
+			calls: []string{callSavepointStatus, callJob, callCheckpoints},
+		},
+		{
+			name:     "in progress for good, its job unknown: JobGone",
+			answers:  map[string]string{callSavepointStatus: "savepoint-status-in-progress", callJob: "job-details-unknown", callCheckpoints: "checkpoints-unknown-job"},
+			recorded: late, age: time.Hour,
+			want: Outcome{Kind: JobGone}, errText: "ended (gone): no running job",
+			calls: []string{callSavepointStatus, callJob, callCheckpoints},
+		},
+		{
+			name:    "in progress past the grace, its job unanswered: Unreachable",
+			answers: map[string]string{callSavepointStatus: "savepoint-status-in-progress", callJob: noAnswer}, age: time.Hour,
+			want: Outcome{Kind: Unreachable, Wait: 100 * time.Millisecond, Call: callJob}, errIs: flink.ErrUnreachable,
+			calls: []string{callSavepointStatus, callJob},
 		},
 
 		// Flink forgot the trigger: the history decides.
@@ -282,14 +325,14 @@ func TestPoll(t *testing.T) {
 			name:    "a stop forgotten, grace over, its job finished: JobGone, saying the history has no savepoint of the stop",
 			answers: with(forgotten, callJobState, "job-status-finished"), request: StopWithSavepoint, resend: ResendWhileRunning,
 			recorded: late, age: 11 * time.Second,
-			want: Outcome{Kind: JobGone}, errText: fmt.Sprintf("job %s ended (FINISHED) and its checkpoint history has no savepoint of stop %s", testJob, trigger),
+			want: Outcome{Kind: JobGone}, errText: fmt.Sprintf("job %s ended (FINISHED): no running job can take the savepoint of stop %s, and the job's checkpoint history has none of it", testJob, trigger),
 			calls: []string{callSavepointStatus, callCheckpoints, callJobState},
 		},
 		{
 			name:    "a stop forgotten, grace over, its job unknown: JobGone",
 			answers: with(forgotten, callJobState, "job-status-unknown"), request: StopWithSavepoint, resend: ResendWhileRunning,
 			recorded: late, age: 11 * time.Second,
-			want: Outcome{Kind: JobGone}, errText: "ended (gone) and its checkpoint history has no savepoint of stop",
+			want: Outcome{Kind: JobGone}, errText: "ended (gone): no running job can take the savepoint of stop",
 			calls: []string{callSavepointStatus, callCheckpoints, callJobState},
 		},
 		{
