@@ -27,7 +27,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
 // Options configure the savepoint controller. Zero values take the defaults.
@@ -137,7 +137,7 @@ type SavepointReconciler struct {
 }
 
 // Setup registers the savepoint and parent controllers with mgr. They look
-// up with the indexes of rules.AddIndexes, which the caller adds once.
+// up with the indexes of index.Add, which the caller adds once.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	opts.defaults()
 	switch opts.BulkDeletePolicy {
@@ -527,7 +527,7 @@ func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savep
 // detachedFor returns the DetachedSavepoint detached from sp, if any.
 func (r *SavepointReconciler) detachedFor(ctx context.Context, sp *cmfv1.Savepoint) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
-	if err := r.client.List(ctx, &list, client.MatchingFields{rules.IndexDetachedSource: sp.Namespace + "/" + sp.Name}); err != nil {
+	if err := r.client.List(ctx, &list, client.MatchingFields{index.DetachedSource: sp.Namespace + "/" + sp.Name}); err != nil {
 		return nil, err
 	}
 	for i := range list.Items {

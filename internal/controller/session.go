@@ -29,6 +29,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
@@ -143,7 +144,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *
 	for _, k := range kinds {
 		r := &sessionReconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
-			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
+			lookup: index.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
 		}
 		pools := k.pools
 		reader := mgr.GetClient()
@@ -174,7 +175,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *
 func parentsOfPool(list client.ObjectList) func(context.Context, client.Reader, string, string) ([]ctrl.Request, error) {
 	return func(ctx context.Context, reader client.Reader, namespace, pool string) ([]ctrl.Request, error) {
 		l := list.DeepCopyObject().(client.ObjectList)
-		if err := reader.List(ctx, l, client.InNamespace(namespace), client.MatchingFields{rules.IndexComputePool: pool}); err != nil {
+		if err := reader.List(ctx, l, client.InNamespace(namespace), client.MatchingFields{index.ComputePool: pool}); err != nil {
 			return nil, err
 		}
 		var reqs []ctrl.Request
@@ -426,7 +427,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 // current job, else the one that job started from.
 func (r *sessionReconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
 	var list cmfv1.SavepointList
-	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return "", err
 	}
 	newest, at := p.job.RestoredFrom, time.Time{}
@@ -596,7 +597,7 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 // in the history before it is in the Savepoint: nothing is adopted then.
 func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
 	var list cmfv1.SavepointList
-	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return 0, err
 	}
 	for _, sp := range list.Items {

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
@@ -88,7 +88,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	build := version.Get()
 	mgr.GetLogger().Info("savepoint-manager build", "version", build.Version, "commit", build.Commit, "go", build.GoVersion, "platform", build.Platform)
 
-	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("add the cache indexes: %w", err)
 	}
 	if err := controller.Setup(mgr, cfg.Controllers); err != nil {

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
@@ -33,7 +33,7 @@ func FuzzAdmission(f *testing.F) {
 	require.NoError(f, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fuzz-claims"}}))
 	var handlers map[string]admission.Handler
 	_, _ = env.StartManager(f, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		opts := Options{ClaimNamespace: "fuzz-claims"}

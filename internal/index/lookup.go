@@ -1,4 +1,4 @@
-package rules
+package index
 
 import (
 	"context"
@@ -7,17 +7,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
 // CacheLookup answers Lookup from a manager's cache, with the indexes of
-// AddIndexes. When Live is set, a "not found" by name is confirmed with a
+// Add. When Live is set, a "not found" by name is confirmed with a
 // live read: a stale cache must not deny an object created a moment ago.
 type CacheLookup struct {
 	Cache client.Reader
 	Live  client.Reader
 }
 
-var _ Lookup = CacheLookup{}
+var _ rules.Lookup = CacheLookup{}
 
 // Get reads namespace/name into obj and reports whether it exists.
 func (l CacheLookup) Get(ctx context.Context, namespace, name string, obj client.Object) (bool, error) {
@@ -42,7 +43,7 @@ func (l CacheLookup) Savepoint(ctx context.Context, namespace, name string) (*cm
 
 func (l CacheLookup) SavepointByUID(ctx context.Context, namespace, uid string) (*cmfv1.Savepoint, error) {
 	var list cmfv1.SavepointList
-	if err := l.Cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{IndexUID: uid}); err != nil || len(list.Items) == 0 {
+	if err := l.Cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{UID: uid}); err != nil || len(list.Items) == 0 {
 		return nil, err
 	}
 	return &list.Items[0], nil
@@ -50,7 +51,7 @@ func (l CacheLookup) SavepointByUID(ctx context.Context, namespace, uid string) 
 
 func (l CacheLookup) DetachedSavepoint(ctx context.Context, name string) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
-	if err := l.Cache.List(ctx, &list, client.MatchingFields{IndexName: name}); err != nil || len(list.Items) == 0 {
+	if err := l.Cache.List(ctx, &list, client.MatchingFields{Name: name}); err != nil || len(list.Items) == 0 {
 		return nil, err
 	}
 	return &list.Items[0], nil
@@ -58,7 +59,7 @@ func (l CacheLookup) DetachedSavepoint(ctx context.Context, name string) (*cmfv1
 
 func (l CacheLookup) DetachedSavepointByUID(ctx context.Context, uid string) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
-	if err := l.Cache.List(ctx, &list, client.MatchingFields{IndexUID: uid}); err != nil || len(list.Items) == 0 {
+	if err := l.Cache.List(ctx, &list, client.MatchingFields{UID: uid}); err != nil || len(list.Items) == 0 {
 		return nil, err
 	}
 	return &list.Items[0], nil
