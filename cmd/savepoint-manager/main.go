@@ -20,6 +20,8 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
@@ -55,14 +57,14 @@ func main() {
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "Elect one active controller among replicas; every replica serves the webhook.")
 	flag.StringVar(&f.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "The manager's namespace: it holds the leader-election Lease, the DetachedSavepoint name claims and the webhook certificate Secret (default $POD_NAMESPACE).")
-	flag.StringVar(&f.restURLTemplate, "rest-url-template", controller.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
+	flag.StringVar(&f.restURLTemplate, "rest-url-template", endpoint.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
 	flag.BoolVar(&f.certRotation, "cert-rotation", true, "Create and rotate the webhook's CA and serving certificate in a Secret and keep the webhook configurations' caBundle current; false when cert-manager provides them.")
 	flag.StringVar(&f.certSecret, "cert-secret", "savepoint-manager-webhook-cert", "The Secret holding the webhook's certificates (with --cert-rotation).")
 	flag.StringVar(&f.webhookService, "webhook-service", "savepoint-manager-webhook", "The webhook's Service, named in its certificate (with --cert-rotation).")
 	flag.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "savepoint-manager-mutating", "The MutatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.validatingConfig, "validating-webhook-configuration", "savepoint-manager-validating", "The ValidatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.serviceAccount, "service-account", "savepoint-manager", "The manager's service account: its own changes to savepoints need no rights on their parents.")
-	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(controller.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
+	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(retention.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
@@ -114,7 +116,7 @@ func run(f flags) error {
 		Controllers: controller.Options{
 			RestURLTemplate:    f.restURLTemplate,
 			JarCacheDir:        f.jarCacheDir,
-			BulkDeletePolicy:   controller.BulkDeletePolicy(f.bulkDeletePolicy),
+			BulkDeletePolicy:   retention.BulkDeletePolicy(f.bulkDeletePolicy),
 			RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
 		},
 	}

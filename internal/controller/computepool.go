@@ -15,17 +15,18 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
 )
 
 // computePoolReconciler keeps each ComputePool's status current: whether
 // its JobManager answers, and its Flink version.
 type computePoolReconciler struct {
 	client client.Client
-	flink  *flinkClients
+	flink  *endpoint.Clients
 	opts   Options
 }
 
-func setupComputePools(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
+func setupComputePools(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
 		Named("computepool").
@@ -40,7 +41,7 @@ func (r *computePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	before := pool.Status.DeepCopy()
 	cond := metav1.Condition{Type: cmfv1.ConditionReady, ObservedGeneration: pool.Generation}
-	fc, err := r.flink.get(pool.Spec.RestURL)
+	fc, err := r.flink.Get(pool.Spec.RestURL)
 	if err == nil {
 		var info *flink.ClusterInfo
 		if info, err = fc.Info(ctx); err == nil {

@@ -14,6 +14,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
 )
 
 // AdoptedAsAnnotation on a FlinkStateSnapshot names the Savepoint it was
@@ -114,7 +115,7 @@ func (r *operatorReconciler) adoptSnapshots(ctx context.Context, round *adoption
 		if err != nil {
 			return err
 		}
-		name, err := r.adoptOne(ctx, app, adoption{
+		name, err := r.adoptOne(ctx, app, adopt.Adoption{
 			Namespace: app.Namespace,
 			Kind:      cmfv1.ParentApplication,
 			Parent:    app.Name,
@@ -152,7 +153,7 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 		if err != nil {
 			return err
 		}
-		_, err = r.adoptOne(ctx, app, adoption{
+		_, err = r.adoptOne(ctx, app, adopt.Adoption{
 			Namespace: app.Namespace,
 			Kind:      cmfv1.ParentApplication,
 			Parent:    app.Name,
@@ -192,7 +193,7 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 		if err != nil {
 			return err
 		}
-		_, err = r.adoptOne(ctx, app, adoption{
+		_, err = r.adoptOne(ctx, app, adopt.Adoption{
 			Namespace: app.Namespace,
 			Kind:      cmfv1.ParentApplication,
 			Parent:    app.Name,
@@ -211,8 +212,8 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 }
 
 // adoptOne adopts a and says so on the application when it is new.
-func (r *operatorReconciler) adoptOne(ctx context.Context, app *cmfv1.FlinkApplication, a adoption) (string, error) {
-	name, created, err := adopt(ctx, r.client, a)
+func (r *operatorReconciler) adoptOne(ctx context.Context, app *cmfv1.FlinkApplication, a adopt.Adoption) (string, error) {
+	name, created, err := adopt.Savepoint(ctx, r.client, a)
 	if err != nil {
 		return "", err
 	}

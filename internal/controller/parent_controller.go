@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
@@ -71,7 +72,7 @@ func (p *parentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	default:
 		return ctrl.Result{}, nil
 	}
-	err := patchMeta(ctx, p.client, parent, change)
+	err := patch.Meta(ctx, p.client, parent, change)
 	if apierrors.IsConflict(err) {
 		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 	}

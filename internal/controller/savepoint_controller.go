@@ -26,7 +26,12 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
@@ -34,7 +39,7 @@ import (
 type Options struct {
 	// RestURLTemplate is where a parent's JobManager is when neither the
 	// rest-url annotation nor a ComputePool says; {name} and {namespace} are
-	// replaced. Default DefaultRestURLTemplate.
+	// replaced. Default endpoint.DefaultRestURLTemplate.
 	RestURLTemplate string
 	// BackoffBase is the wait after the first failure, doubled per failure,
 	// and the wait before a JobManager that gave no usable answer is asked
@@ -65,10 +70,10 @@ type Options struct {
 	JarCacheDir string
 	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
 	// data when it is deleted with its namespace or with the Savepoint CRD
-	// (no user asked for it to go); default BulkDetach.
-	BulkDeletePolicy BulkDeletePolicy
-	// RetentionNamespace holds the DetachedSavepoints that BulkDetach makes;
-	// without one, BulkDetach keeps the data as BulkKeep does.
+	// (no user asked for it to go); default retention.BulkDetach.
+	BulkDeletePolicy retention.BulkDeletePolicy
+	// RetentionNamespace holds the DetachedSavepoints that retention.BulkDetach makes;
+	// without one, retention.BulkDetach keeps the data as retention.BulkKeep does.
 	RetentionNamespace string
 	// Flink configures the JobManager clients.
 	Flink flink.Options
@@ -93,7 +98,7 @@ func (o *Options) protocol() flinkop.Protocol {
 
 func (o *Options) defaults() {
 	if o.RestURLTemplate == "" {
-		o.RestURLTemplate = DefaultRestURLTemplate
+		o.RestURLTemplate = endpoint.DefaultRestURLTemplate
 	}
 	if o.BackoffBase == 0 {
 		o.BackoffBase = time.Second
@@ -120,7 +125,7 @@ func (o *Options) defaults() {
 		o.Now = time.Now
 	}
 	if o.BulkDeletePolicy == "" {
-		o.BulkDeletePolicy = BulkDetach
+		o.BulkDeletePolicy = retention.BulkDetach
 	}
 }
 
@@ -129,9 +134,9 @@ type SavepointReconciler struct {
 	client client.Client
 	// live reads past the cache, where a stale answer would be wrong.
 	live     client.Reader
-	resolver *resolver
-	flink    *flinkClients
-	retain   *retainer
+	resolver *endpoint.Resolver
+	flink    *endpoint.Clients
+	retain   *retention.Retainer
 	events   recorder.EventRecorder
 	opts     Options
 }
@@ -141,7 +146,7 @@ type SavepointReconciler struct {
 func Setup(mgr ctrl.Manager, opts Options) error {
 	opts.defaults()
 	switch opts.BulkDeletePolicy {
-	case BulkDetach, BulkKeep, BulkDispose:
+	case retention.BulkDetach, retention.BulkKeep, retention.BulkDispose:
 	default:
 		return fmt.Errorf("bulk delete policy %q: choose detach, keep or dispose", opts.BulkDeletePolicy)
 	}
@@ -149,10 +154,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	r := &SavepointReconciler{
 		client:   mgr.GetClient(),
 		live:     mgr.GetAPIReader(),
-		resolver: &resolver{client: mgr.GetClient(), template: opts.RestURLTemplate},
-		flink:    &flinkClients{options: opts.Flink},
-		retain: &retainer{client: mgr.GetClient(), live: mgr.GetAPIReader(), events: events,
-			policy: opts.BulkDeletePolicy, namespace: opts.RetentionNamespace},
+		resolver: &endpoint.Resolver{Client: mgr.GetClient(), Template: opts.RestURLTemplate},
+		flink:    &endpoint.Clients{Options: opts.Flink},
+		retain: &retention.Retainer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Events: events,
+			Policy: opts.BulkDeletePolicy, Namespace: opts.RetentionNamespace},
 		events: events,
 		opts:   opts,
 	}
@@ -175,7 +180,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := setupOperator(mgr, opts); err != nil {
 		return err
 	}
-	return mgr.Add(&stateGauge{client: mgr.GetClient(), interval: 15 * time.Second})
+	return mgr.Add(&metrics.StateGauge{Client: mgr.GetClient(), Interval: 15 * time.Second})
 }
 
 func detachedSource(_ context.Context, obj client.Object) []ctrl.Request {
@@ -218,7 +223,7 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 		// made without a finalizer to dispose it on an explicit delete. The
 		// webhook adds it at creation; this is for a Savepoint created
 		// before it did.
-		return ctrl.Result{}, patchMeta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
+		return ctrl.Result{}, patch.Meta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
 	}
 	if sp.Annotations[cmfv1.AbandonAnnotation] == "true" && !sp.Status.State.Terminal() {
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonAbandoned, "abandoned by a user", "")
@@ -299,7 +304,7 @@ func (r *SavepointReconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ct
 // gone; a failed attempt counted (see failed); otherwise IN_PROGRESS, asked
 // again after the protocol's wait.
 func (r *SavepointReconciler) apply(ctx context.Context, sp *cmfv1.Savepoint, o flinkop.Outcome) (ctrl.Result, error) {
-	countRESTError(o)
+	metrics.CountRESTError(o)
 	if o.Resent {
 		r.event(sp, corev1.EventTypeNormal, "Resent", "Trigger", "Flink does not know trigger %s and its checkpoint history has no such savepoint: sending it again", sp.Status.TriggerID)
 	}
@@ -337,38 +342,38 @@ func operation(sp *cmfv1.Savepoint, resend flinkop.ResendPolicy) flinkop.Operati
 func (r *SavepointReconciler) held(sp *cmfv1.Savepoint) flinkop.Held {
 	return func(ctx context.Context) ([]string, error) {
 		kind, parent := sp.Parent()
-		return heldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
+		return adopt.HeldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
 	}
 }
 
 // reach resolves the savepoint's parent to a client and a job. When it
 // cannot, it records why and returns a nil target with the result to return.
-func (r *SavepointReconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*target, *flink.Client, string, ctrl.Result, error) {
-	t, err := r.resolver.resolve(ctx, sp)
+func (r *SavepointReconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.Target, *flink.Client, string, ctrl.Result, error) {
+	t, err := r.resolver.Resolve(ctx, sp)
 	if err != nil {
-		if errors.Is(err, errParentNotFound) {
+		if errors.Is(err, endpoint.ErrParentNotFound) {
 			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonParentNotFound, err.Error(), "")
 		}
 		res, err := r.unreachable(ctx, sp, err)
 		return nil, nil, "", res, err
 	}
-	fc, err := r.flink.get(t.restURL)
+	fc, err := r.flink.Get(t.RestURL)
 	if err != nil {
 		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonBadRestURL, err.Error(), "")
 	}
 	job := sp.Status.JobID
 	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
-		if job, err = jobID(ctx, fc, t); err != nil {
-			restErrors.WithLabelValues("jobs-overview").Inc()
+		if job, err = endpoint.JobID(ctx, fc, t); err != nil {
+			metrics.RESTErrors.WithLabelValues("jobs-overview").Inc()
 			if errors.Is(err, flink.ErrJobNotFound) {
 				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobNotRunning,
-					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.parent.GetName(), err), "")
+					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.Parent.GetName(), err), "")
 			}
 			res, err := r.unreachable(ctx, sp, err)
 			return nil, nil, "", res, err
 		}
 	}
-	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.restURL+" answers"); err != nil {
+	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
 		return nil, nil, "", ctrl.Result{}, err
 	}
 	return t, fc, job, ctrl.Result{}, nil
@@ -417,7 +422,7 @@ func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, c
 // completed records the savepoint's path.
 func (r *SavepointReconciler) completed(ctx context.Context, sp *cmfv1.Savepoint, location string) error {
 	if sp.Status.TriggerTimestamp != nil {
-		triggerToComplete.Observe(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time).Seconds())
+		metrics.TriggerToComplete.Observe(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time).Seconds())
 	}
 	return r.finish(ctx, sp, cmfv1.StateCompleted, cmfv1.ReasonCompleted, "", location)
 }
@@ -515,7 +520,7 @@ func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savep
 			return false, err
 		}
 		detached = dsp.Namespace + "/" + dsp.Name
-		if err := patchMeta(ctx, r.client, sp, func() { metav1.SetMetaDataAnnotation(&sp.ObjectMeta, cmfv1.DetachedAsAnnotation, detached) }); err != nil {
+		if err := patch.Meta(ctx, r.client, sp, func() { metav1.SetMetaDataAnnotation(&sp.ObjectMeta, cmfv1.DetachedAsAnnotation, detached) }); err != nil {
 			return true, err
 		}
 	}
@@ -575,15 +580,15 @@ func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint)
 	case sp.Status.DisposalTriggerID != "":
 		return r.dispose(ctx, sp) // a disposal under way finishes
 	default:
-		why, err := r.retain.bulkDeletion(ctx, sp.Namespace, sp.DeletionTimestamp)
+		why, err := r.retain.BulkDeletion(ctx, sp.Namespace, sp.DeletionTimestamp)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if why == "" || r.retain.policy == BulkDispose {
+		if why == "" || r.retain.Policy == retention.BulkDispose {
 			return r.dispose(ctx, sp)
 		}
 		kind, parent := sp.Parent()
-		if err := r.retain.keep(ctx, sp, retained{Namespace: sp.Namespace, Kind: kind, Parent: parent, Name: sp.Name,
+		if err := r.retain.Keep(ctx, sp, retention.Retained{Namespace: sp.Namespace, Kind: kind, Parent: parent, Name: sp.Name,
 			UID: string(sp.UID), Path: sp.Status.Path, Origin: sp.Status.Origin}, why); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -600,11 +605,11 @@ func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (
 	pending := func(err error) (ctrl.Result, error) {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("deleted while IN_PROGRESS, and the outcome of trigger %s is not known yet: %w; delete with --force to remove it now and keep whatever Flink writes", sp.Status.TriggerID, err))
 	}
-	t, err := r.resolver.resolve(ctx, sp)
+	t, err := r.resolver.Resolve(ctx, sp)
 	if err != nil {
 		return pending(err)
 	}
-	fc, err := r.flink.get(t.restURL)
+	fc, err := r.flink.Get(t.RestURL)
 	if err != nil {
 		return pending(err)
 	}
@@ -612,7 +617,7 @@ func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (
 	if err != nil {
 		return pending(err)
 	}
-	countRESTError(o)
+	metrics.CountRESTError(o)
 	switch o.Kind {
 	case flinkop.Completed:
 		// Recorded first, so that the disposal that follows knows the path
@@ -636,18 +641,18 @@ func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (
 // dispose deletes a COMPLETED savepoint's data through its parent's
 // JobManager and confirms the result, keeping the resource until it has.
 func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
-	t, err := r.resolver.resolve(ctx, sp)
+	t, err := r.resolver.Resolve(ctx, sp)
 	if err != nil {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("cannot reach the parent's Flink cluster: %w; delete with --force to keep the data and remove the resource", err))
 	}
-	fc, err := r.flink.get(t.restURL)
+	fc, err := r.flink.Get(t.RestURL)
 	if err != nil {
 		return r.disposalPending(ctx, sp, "", err)
 	}
 	protocol := r.opts.protocol()
 	if sp.Status.DisposalTriggerID == "" {
 		id, o := protocol.Dispose(ctx, fc, sp.Status.Path)
-		countRESTError(o)
+		metrics.CountRESTError(o)
 		if o.Kind != flinkop.Pending {
 			return r.disposalPending(ctx, sp, "", o.Err)
 		}
@@ -656,7 +661,7 @@ func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) 
 		})
 	}
 	o := protocol.PollDisposal(ctx, fc, sp.Status.DisposalTriggerID)
-	countRESTError(o)
+	metrics.CountRESTError(o)
 	switch o.Kind {
 	case flinkop.Completed:
 		r.event(sp, corev1.EventTypeNormal, "Disposed", "Delete", "savepoint data at %s disposed", sp.Status.Path)
@@ -674,7 +679,7 @@ func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) 
 
 // disposalPending keeps a deleted savepoint until its data can be disposed.
 func (r *SavepointReconciler) disposalPending(ctx context.Context, sp *cmfv1.Savepoint, keepTrigger string, cause error) (ctrl.Result, error) {
-	disposalFailures.Inc()
+	metrics.DisposalFailures.Inc()
 	r.event(sp, corev1.EventTypeWarning, cmfv1.ReasonDisposalPending, "Delete", "savepoint data at %s not disposed yet, retrying: %v", sp.Status.Path, cause)
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.PendingDeletion = true

@@ -28,7 +28,12 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
@@ -120,17 +125,17 @@ type sessionReconciler struct {
 	// live reads past the cache.
 	live   client.Reader
 	events recorder.EventRecorder
-	flink  *flinkClients
+	flink  *endpoint.Clients
 	lookup rules.Lookup
 	jars   *jarCache
-	retain *retainer
+	retain *retention.Retainer
 	opts   Options
 	// kind is the kind this reconciler runs.
 	kind cmfv1.ParentKind
 	jobs sessionKind
 }
 
-func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *retainer) error {
+func setupSession(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, retain *retention.Retainer) error {
 	jars := newJarCache(opts.JarCacheDir)
 	kinds := []struct {
 		name  string
@@ -265,7 +270,7 @@ func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*obs
 	switch {
 	case apierrors.IsNotFound(err):
 		if o.deleting && o.deployedURL != "" {
-			if o.dfc, err = r.flink.get(o.deployedURL); err != nil {
+			if o.dfc, err = r.flink.Get(o.deployedURL); err != nil {
 				return nil, err
 			}
 		}
@@ -275,13 +280,13 @@ func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*obs
 	}
 	o.pool, o.poolFound = pool, true
 	o.restURL = cmp.Or(p.obj.GetAnnotations()[cmfv1.RestURLAnnotation], pool.Spec.RestURL)
-	if o.fc, err = r.flink.get(o.restURL); err != nil {
+	if o.fc, err = r.flink.Get(o.restURL); err != nil {
 		o.badRestURL, o.urlErr = true, err
 		return o, nil
 	}
 	o.dfc = o.fc
 	if o.moved() {
-		if o.dfc, err = r.flink.get(o.deployedURL); err != nil {
+		if o.dfc, err = r.flink.Get(o.deployedURL); err != nil {
 			return nil, err
 		}
 	}
@@ -372,7 +377,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionTrue, cmfv1.ReasonComputePoolFound, "runs on ComputePool "+o.pool.Name+" at "+o.restURL)
 		})
 	case stepAddFinalizer:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patchMeta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patch.Meta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
 	case stepPollStop:
 		return r.pollStop(ctx, p, o.dfc)
 	case stepUnreachable:
@@ -616,7 +621,7 @@ func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, f
 			continue
 		}
 		if cp.IsSavepoint && cp.Status == "COMPLETED" && cp.ExternalPath != "" && !deleted(p.session().DeletedPaths, cp.ExternalPath) {
-			name, created, err := adopt(ctx, r.client, adoption{
+			name, created, err := adopt.Savepoint(ctx, r.client, adopt.Adoption{
 				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: cp.ExternalPath,
 				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: "checkpoint-history",
 			})
@@ -712,7 +717,7 @@ func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *
 func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
 	job := p.session().Stop.JobID
 	return func(ctx context.Context) ([]string, error) {
-		return heldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
+		return adopt.HeldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
 			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == job
 		})
 	}
@@ -723,7 +728,7 @@ func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
 // end of the stop is a failed stop, tried again after a backoff; otherwise
 // the stop is asked about again after the protocol's wait.
 func (r *sessionReconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinkop.Outcome) (ctrl.Result, error) {
-	countRESTError(o)
+	metrics.CountRESTError(o)
 	stop := p.session().Stop
 	if o.Resent {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Resent", "Stop", "Flink does not know stop %s and job %s still runs: sending it again", stop.TriggerID, stop.JobID)
@@ -751,15 +756,15 @@ const stopAdoptedFrom = "stop-with-savepoint"
 func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
 	stop := p.session().Stop
 	if !p.obj.GetDeletionTimestamp().IsZero() {
-		why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+		why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if why != "" {
 			// No Savepoint can be made in a namespace being deleted.
-			err := r.retain.keep(ctx, p.obj, retained{
+			err := r.retain.Keep(ctx, p.obj, retention.Retained{
 				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), UID: string(p.obj.GetUID()),
-				Name: adoptedName(p.obj.GetName(), stop.Origin, path), Path: path, Origin: stop.Origin,
+				Name: adopt.Name(p.obj.GetName(), stop.Origin, path), Path: path, Origin: stop.Origin,
 			}, why)
 			if err != nil {
 				return ctrl.Result{}, err
@@ -771,7 +776,7 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 			})
 		}
 	}
-	name, _, err := adopt(ctx, r.client, adoption{
+	name, _, err := adopt.Savepoint(ctx, r.client, adopt.Adoption{
 		Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: path,
 		JobID: stop.JobID, Origin: stop.Origin, From: stopAdoptedFrom, Format: stop.Format,
 	})
@@ -852,7 +857,7 @@ func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *
 			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, oneLine(err), cmfv1.ForceDeleteAnnotation)
 			return r.unreachable(ctx, p, err)
 		case !jobTerminal(state):
-			why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+			why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
 			if err != nil {
 				return ctrl.Result{}, err
 			}
@@ -874,7 +879,7 @@ func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent)
 	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		return nil
 	}
-	return patchMeta(ctx, r.client, p.obj, func() { controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) })
+	return patch.Meta(ctx, r.client, p.obj, func() { controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) })
 }
 
 // unreachable records that the pool's JobManager did not answer and tries

@@ -25,6 +25,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
@@ -533,7 +534,7 @@ func (s *sessionSuite) testNamespaceDeletion(t *testing.T) {
 	assert.Equal(t, before, dirNames(t, dir), "nothing was disposed")
 	assert.Equal(t, "FINISHED", s.flinkState(t, job), "its job was stopped with a savepoint, not left running")
 	var retained cmfv1.DetachedSavepointList
-	require.NoError(t, s.c.List(ctx, &retained, client.InNamespace("savepoint-system"), client.MatchingLabels{controller.RetainedFromNamespaceLabel: ns}))
+	require.NoError(t, s.c.List(ctx, &retained, client.InNamespace("savepoint-system"), client.MatchingLabels{retention.RetainedFromNamespaceLabel: ns}))
 	var paths []string
 	var stop *cmfv1.DetachedSavepoint
 	for i, dsp := range retained.Items {
