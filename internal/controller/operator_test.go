@@ -29,6 +29,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/operator"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/fko"
@@ -550,7 +551,7 @@ func (s *suite) snapshotAnnotation(t *testing.T, snap *unstructured.Unstructured
 	got := &unstructured.Unstructured{}
 	got.SetGroupVersionKind(snapshotGVK)
 	require.NoError(t, s.c.Get(context.Background(), client.ObjectKeyFromObject(snap), got))
-	return got.GetAnnotations()[controller.AdoptedAsAnnotation]
+	return got.GetAnnotations()[operator.AdoptedAsAnnotation]
 }
 
 // waitSavepointAt waits for the COMPLETED Savepoint at path in ns.

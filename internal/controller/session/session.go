@@ -1,4 +1,9 @@
-package controller
+// Package session runs the jobs of FlinkApplications that name a
+// ComputePool, and of every Statement, on the pool's Flink session cluster:
+// deploy (a jar, or SQL through the pool's SQL Gateway), suspend and upgrade
+// with a stop-with-savepoint, redeploy from a savepoint, cancel on delete.
+// A reconcile is observe → decide (decide.go, pure) → act.
+package session
 
 import (
 	"cmp"
@@ -118,9 +123,9 @@ func (p *sessionParent) nonceChanged() bool {
 	return p.session().DeployedNonce == nil || *p.session().DeployedNonce != *p.nonce
 }
 
-// sessionReconciler runs the jobs of parents that name a ComputePool, the
+// reconciler runs the jobs of parents that name a ComputePool, the
 // way the Flink Kubernetes Operator runs a FlinkSessionJob.
-type sessionReconciler struct {
+type reconciler struct {
 	client client.Client
 	// live reads past the cache.
 	live   client.Reader
@@ -135,7 +140,28 @@ type sessionReconciler struct {
 	jobs sessionKind
 }
 
-func setupSession(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, retain *retention.Retainer) error {
+// Options configure the session controllers.
+type Options struct {
+	// Protocol takes stop-with-savepoints and asks Flink about them.
+	Protocol flinkop.Protocol
+	// PollInterval is how often a running job is looked at (its state,
+	// savepoints taken outside).
+	PollInterval time.Duration
+	// JarCacheDir holds the job jars downloaded from http(s) URIs.
+	JarCacheDir string
+	// Flink configures the SQL Gateway clients.
+	Flink flink.Options
+	// Now returns the time.
+	Now func() time.Time
+	// SkipNameValidation lets one process set the controllers up more than
+	// once (tests that restart the manager).
+	SkipNameValidation bool
+}
+
+// Setup registers one session controller per parent kind with mgr; they
+// reach the JobManagers through flinks and keep bulk-deleted savepoints'
+// data through retain.
+func Setup(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, retain *retention.Retainer) error {
 	jars := newJarCache(opts.JarCacheDir)
 	kinds := []struct {
 		name  string
@@ -147,7 +173,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, reta
 		{"session-statement", cmfv1.ParentStatement, statementJobs{}, parentsOfPool(&cmfv1.StatementList{})},
 	}
 	for _, k := range kinds {
-		r := &sessionReconciler{
+		r := &reconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
 			lookup: index.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
 		}
@@ -173,7 +199,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, reta
 			return err
 		}
 	}
-	return setupComputePools(mgr, opts, flinks)
+	return nil
 }
 
 // parentsOfPool lists the parents of one kind that name a pool.
@@ -194,7 +220,7 @@ func parentsOfPool(list client.ObjectList) func(context.Context, client.Reader, 
 }
 
 // Reconcile moves one parent's job one step towards its spec.
-func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.kind.NewParent()
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -216,7 +242,7 @@ func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // reconcile observes the parent, decides its next step and takes it.
-func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ctrl.Result, error) {
+func (r *reconciler) reconcile(ctx context.Context, p *sessionParent) (ctrl.Result, error) {
 	o, err := r.observe(ctx, p)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -248,7 +274,7 @@ type observation struct {
 }
 
 // observe gathers what Kubernetes says: the parent's record and its pool.
-func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*observation, error) {
+func (r *reconciler) observe(ctx context.Context, p *sessionParent) (*observation, error) {
 	st := p.session()
 	o := &observation{facts: facts{
 		deleting:         !p.obj.GetDeletionTimestamp().IsZero(),
@@ -296,7 +322,7 @@ func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*obs
 }
 
 // lookAtJob asks Flink about the parent's job.
-func (r *sessionReconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observation) error {
+func (r *reconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observation) error {
 	o.lookedAtJob = true
 	id := o.jobID
 	if o.deploys == 0 && id == "" {
@@ -340,7 +366,7 @@ func (r *sessionReconciler) lookAtJob(ctx context.Context, p *sessionParent, o *
 }
 
 // act takes the step decided.
-func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observation, s step) (ctrl.Result, error) {
+func (r *reconciler) act(ctx context.Context, p *sessionParent, o *observation, s step) (ctrl.Result, error) {
 	if o.oldEndpointErr != nil {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", o.deployedURL, o.restURL, o.deployedURL, oneLine(o.oldEndpointErr), p.job.JobID)
 	}
@@ -371,19 +397,19 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonBadRestURL, fmt.Sprintf("ComputePool %s: spec.restURL: %v", o.pool.Name, o.urlErr))
 		})
 	case stepRecordEndpoint:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() { p.session().RestURL = o.restURL })
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() { p.session().RestURL = o.restURL })
 	case stepPoolFound:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() {
 			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionTrue, cmfv1.ReasonComputePoolFound, "runs on ComputePool "+o.pool.Name+" at "+o.restURL)
 		})
 	case stepAddFinalizer:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patch.Meta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, patch.Meta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
 	case stepPollStop:
 		return r.pollStop(ctx, p, o.dfc)
 	case stepUnreachable:
 		return r.unreachable(ctx, p, o.unreachableErr)
 	case stepWaitForCache:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 	case stepResubmit:
 		return r.submit(ctx, p, o.pool, o.dfc)
 	case stepSuspend:
@@ -406,7 +432,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 	case stepShowRefused:
 		return ctrl.Result{}, r.update(ctx, p, func() { r.recordJobState(p, state) })
 	case stepShowEnded:
-		return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+		return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 			r.recordJobState(p, state)
 			if state == "FINISHED" {
 				p.phase(phaseFinished)
@@ -430,7 +456,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 
 // newestSavepointOf is the newest COMPLETED savepoint of the parent's
 // current job, else the one that job started from.
-func (r *sessionReconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
+func (r *reconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
 	var list cmfv1.SavepointList
 	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return "", err
@@ -453,7 +479,7 @@ func suspendedMessage(p *sessionParent) string {
 }
 
 // stale reports whether the API server has a newer parent than p.
-func (r *sessionReconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
+func (r *reconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
 	live := r.kind.NewParent()
 	if err := r.live.Get(ctx, client.ObjectKeyFromObject(p.obj), live); err != nil {
 		return false, err
@@ -466,7 +492,7 @@ func jobTerminal(state string) bool { return flink.JobEnded(state) }
 
 // newDeploy records the next deploy (its job ID and the savepoint it starts
 // from) and then submits it.
-func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
+func (r *reconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
 	from, allow := p.session().ResumeFrom, p.allowNonRestored
 	what := "the last suspend or upgrade savepoint"
 	if p.session().Deploys == 0 || p.nonceChanged() {
@@ -476,7 +502,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 		}
 		resolved, err := rules.ResolveStartFromSavepoint(ctx, r.lookup, p.kind, p.obj.GetNamespace(), p.obj.GetName(), p.startFrom)
 		if err != nil {
-			return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+			return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 				p.phase(phaseFailed)
 				p.setError(err.Error())
 				r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonSavepointNotResolved, err.Error())
@@ -515,7 +541,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 }
 
 // submit sends the recorded deploy to Flink.
-func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
+func (r *reconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
 	jobID, from := p.job.JobID, p.job.RestoredFrom
 	err := p.jobs.deploy(ctx, r, p, pool, fc, jobID, from)
 	var cacheErr *jarCacheError
@@ -560,20 +586,20 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 		}
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, err
 }
 
 // steady watches a job that runs as asked, and adopts savepoints taken of
 // it outside any Savepoint resource.
-func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Client, state string) (ctrl.Result, error) {
+func (r *reconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Client, state string) (ctrl.Result, error) {
 	adoptedUpTo, err := r.adoptManual(ctx, p, fc)
 	if err != nil {
 		logf.FromContext(ctx).Info("looking for savepoints taken outside failed; trying again later", "error", err.Error())
 		adoptedUpTo = p.session().AdoptedCheckpointID
 	}
-	next := r.opts.SessionPollInterval
+	next := r.opts.PollInterval
 	if state != "RUNNING" {
-		next = min(next, r.opts.PollMax) // starting: report RUNNING soon
+		next = min(next, r.opts.Protocol.PollMax) // starting: report RUNNING soon
 	}
 	if p.session().Deploys == 0 {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "JobTakenOver", "Deploy", "job %s was running already; the manager runs it from now on, as deployed from the current spec", p.job.JobID)
@@ -600,7 +626,7 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 // through Flink's REST API or CLI. It returns the newest history entry it
 // looked at. While a Savepoint of the parent is in flight, its result may be
 // in the history before it is in the Savepoint: nothing is adopted then.
-func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
+func (r *reconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
 	var list cmfv1.SavepointList
 	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return 0, err
@@ -643,7 +669,7 @@ func deleted(paths []string, path string) bool {
 }
 
 // startStop records a stop-with-savepoint and sends it.
-func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc *flink.Client, origin cmfv1.SavepointOrigin) (ctrl.Result, error) {
+func (r *reconciler) startStop(ctx context.Context, p *sessionParent, fc *flink.Client, origin cmfv1.SavepointOrigin) (ctrl.Result, error) {
 	now := r.opts.Now()
 	if next := p.session().NextStopTime; next != nil && now.Before(next.Time) {
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
@@ -674,7 +700,7 @@ func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc 
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, cmfv1.ReasonStopping, "Stop", "%s: stopping job %s with a savepoint (trigger %s)", verb, stop.JobID, stop.TriggerID)
 	// Still recorded when the send had no answer: the poll finds out
 	// whether it arrived.
-	return r.stopOutcome(ctx, p, r.opts.protocol().Send(ctx, fc, stopOperation(p)))
+	return r.stopOutcome(ctx, p, r.opts.Protocol.Send(ctx, fc, stopOperation(p)))
 }
 
 // stopOperation is the parent's recorded stop as the protocol reads it: it
@@ -702,8 +728,8 @@ func savepointDirectory(configs []map[string]string) string {
 }
 
 // pollStop follows the recorded stop until its savepoint is adopted.
-func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
-	o, err := r.opts.protocol().Poll(ctx, fc, stopOperation(p), r.stopHeld(p))
+func (r *reconciler) pollStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	o, err := r.opts.Protocol.Poll(ctx, fc, stopOperation(p), r.stopHeld(p))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -714,7 +740,7 @@ func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *
 // this stop's own: a job is stopped once, so a Savepoint adopted from a
 // stop of this job is this stop's (adopted before a crash cut the stop
 // short).
-func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
+func (r *reconciler) stopHeld(p *sessionParent) flinkop.Held {
 	job := p.session().Stop.JobID
 	return func(ctx context.Context) ([]string, error) {
 		return adopt.HeldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
@@ -727,7 +753,7 @@ func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
 // adopted (stopDone); no usable answer is the pool's condition; any other
 // end of the stop is a failed stop, tried again after a backoff; otherwise
 // the stop is asked about again after the protocol's wait.
-func (r *sessionReconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinkop.Outcome) (ctrl.Result, error) {
+func (r *reconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinkop.Outcome) (ctrl.Result, error) {
 	metrics.CountRESTError(o)
 	stop := p.session().Stop
 	if o.Resent {
@@ -753,7 +779,7 @@ const stopAdoptedFrom = "stop-with-savepoint"
 
 // stopDone adopts the stop's savepoint, then clears the stop: a crash in
 // between adopts it again, which finds the same Savepoint.
-func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
+func (r *reconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
 	stop := p.session().Stop
 	if !p.obj.GetDeletionTimestamp().IsZero() {
 		why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
@@ -769,7 +795,7 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 			if err != nil {
 				return ctrl.Result{}, err
 			}
-			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() {
 				p.session().Stop = nil
 				p.session().StoppedByManager = true
 				p.job.State = "FINISHED"
@@ -784,7 +810,7 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 		return ctrl.Result{}, err
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Stopped", "Stop", "job %s stopped with a savepoint at %s, kept as Savepoint %s (origin %s)", stop.JobID, path, name, stop.Origin)
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() {
 		p.session().Stop = nil
 		p.session().StopFailures = 0
 		p.session().NextStopTime = nil
@@ -796,9 +822,9 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 
 // stopFailed gives up this stop; the job runs on and the stop is tried
 // again after a growing wait.
-func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
+func (r *reconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
 	failures := p.session().StopFailures + 1
-	wait := r.opts.protocol().Backoff.Wait(failures)
+	wait := r.opts.Protocol.Backoff.Wait(failures)
 	msg := oneLine(cause)
 	job := p.session().Stop.JobID
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonStopFailed, "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
@@ -814,7 +840,7 @@ func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, ca
 // cancelForRedeploy cancels the job without a savepoint: a new nonce
 // redeploys from startFromSavepoint, a stateless upgrade from nothing. What
 // the next deploy starts from is recorded before the cancel.
-func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+func (r *reconciler) cancelForRedeploy(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
 	if !p.session().StoppedByManager {
 		if err := r.update(ctx, p, func() {
 			p.session().StoppedByManager = true
@@ -834,14 +860,14 @@ func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionPar
 		return ctrl.Result{}, err
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Cancelled", "Redeploy", "job %s cancelled without a savepoint, to redeploy", p.job.JobID)
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 }
 
 // finalize cancels the job of a deleted parent. The webhook admitted the
 // delete only once no savepoints were attached. A stop-with-savepoint in
 // flight is followed to its end first: the savepoint it takes is adopted
 // like any other, never left behind unrecorded.
-func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+func (r *reconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
 	forced := p.obj.GetAnnotations()[cmfv1.ForceDeleteAnnotation] == "true"
 	if stop := p.session().Stop; stop != nil {
 		if !forced {
@@ -875,7 +901,7 @@ func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *
 	return ctrl.Result{}, r.dropFinalizer(ctx, p)
 }
 
-func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent) error {
+func (r *reconciler) dropFinalizer(ctx context.Context, p *sessionParent) error {
 	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		return nil
 	}
@@ -884,9 +910,9 @@ func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent)
 
 // unreachable records that the pool's JobManager did not answer and tries
 // again later; nothing was decided.
-func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
+func (r *reconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
 	msg := oneLine(err)
-	return ctrl.Result{RequeueAfter: r.opts.protocol().UnreachableWait()}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, r.update(ctx, p, func() {
 		r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	})
 }
@@ -894,17 +920,17 @@ func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, e
 // jarCacheUnavailable: the manager could not keep the parent's jar. The
 // deploy stays recorded, not failed, and is sent again (same job ID) once
 // the manager can, e.g. after its Deployment is fixed; the spec is fine.
-func (r *sessionReconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
+func (r *reconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
 	msg := oneLine(err)
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonJarCacheUnavailable, "Deploy", "job %s: %s", p.job.JobID, msg)
-	return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 		p.setError(msg)
 		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJarCacheUnavailable, msg)
 	})
 }
 
 // recordJobState copies the job's live state into status.
-func (r *sessionReconciler) recordJobState(p *sessionParent, state string) {
+func (r *reconciler) recordJobState(p *sessionParent, state string) {
 	if state != "" {
 		p.job.State = state
 	} else if p.job.JobID != "" && p.job.State != "FAILED" {
@@ -912,12 +938,12 @@ func (r *sessionReconciler) recordJobState(p *sessionParent, state string) {
 	}
 }
 
-func (r *sessionReconciler) condition(p *sessionParent, kind string, status metav1.ConditionStatus, reason, msg string) {
+func (r *reconciler) condition(p *sessionParent, kind string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(p.conditions, metav1.Condition{Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: p.obj.GetGeneration()})
 }
 
 // update applies change to the parent's status and writes it when it changed.
-func (r *sessionReconciler) update(ctx context.Context, p *sessionParent, change func()) error {
+func (r *reconciler) update(ctx context.Context, p *sessionParent, change func()) error {
 	before := p.obj.DeepCopyObject()
 	change()
 	p.jobs.setObservedGeneration(p.obj)

@@ -1,4 +1,4 @@
-package controller
+package operator
 
 import (
 	"context"
@@ -37,7 +37,7 @@ const (
 // deployment into Savepoints, each once: its FlinkStateSnapshots, then what
 // its status reports without them (an operator before 1.10, or with
 // snapshot resources turned off).
-func (r *operatorReconciler) adopt(ctx context.Context, app *cmfv1.FlinkApplication, dep *unstructured.Unstructured) error {
+func (r *reconciler) adopt(ctx context.Context, app *cmfv1.FlinkApplication, dep *unstructured.Unstructured) error {
 	round := &adoptionRound{app: app}
 	if r.snapshots {
 		if err := r.adoptSnapshots(ctx, round); err != nil {
@@ -60,7 +60,7 @@ type adoptionRound struct {
 // spec says which it was. The operator takes that savepoint after the spec
 // asked for the suspend, so the spec is read now rather than as it was when
 // this reconcile began.
-func (r *operatorReconciler) origin(ctx context.Context, round *adoptionRound, triggerType string) (cmfv1.SavepointOrigin, error) {
+func (r *reconciler) origin(ctx context.Context, round *adoptionRound, triggerType string) (cmfv1.SavepointOrigin, error) {
 	switch strings.ToUpper(triggerType) {
 	case "UPGRADE":
 		if round.suspended == nil {
@@ -80,7 +80,7 @@ func (r *operatorReconciler) origin(ctx context.Context, round *adoptionRound, t
 	return cmfv1.OriginManual, nil
 }
 
-func (r *operatorReconciler) adoptSnapshots(ctx context.Context, round *adoptionRound) error {
+func (r *reconciler) adoptSnapshots(ctx context.Context, round *adoptionRound) error {
 	app := round.app
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(snapshotGVK.GroupVersion().WithKind(snapshotGVK.Kind + "List"))
@@ -143,7 +143,7 @@ func (r *operatorReconciler) adoptSnapshots(ctx context.Context, round *adoption
 // upgradeSavepointPath (also set beside an UPGRADE FlinkStateSnapshot of
 // the same path, which adopt finds), and savepointInfo's last savepoint
 // and history. The application's status.operator records what was adopted.
-func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRound, dep *unstructured.Unstructured) error {
+func (r *reconciler) adoptLegacy(ctx context.Context, round *adoptionRound, dep *unstructured.Unstructured) error {
 	app := round.app
 	st := app.Status.Operator
 	upgrade, _, _ := unstructured.NestedString(dep.Object, "status", "jobStatus", "upgradeSavepointPath")
@@ -212,7 +212,7 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 }
 
 // adoptOne adopts a and says so on the application when it is new.
-func (r *operatorReconciler) adoptOne(ctx context.Context, app *cmfv1.FlinkApplication, a adopt.Adoption) (string, error) {
+func (r *reconciler) adoptOne(ctx context.Context, app *cmfv1.FlinkApplication, a adopt.Adoption) (string, error) {
 	name, created, err := adopt.Savepoint(ctx, r.client, a)
 	if err != nil {
 		return "", err
