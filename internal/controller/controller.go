@@ -27,7 +27,7 @@ import (
 type Options struct {
 	// RestURLTemplate is where a parent's JobManager is when neither the
 	// rest-url annotation nor a ComputePool says; {name} and {namespace} are
-	// replaced. Default endpoint.DefaultRestURLTemplate.
+	// replaced. Default DefaultRestURLTemplate.
 	RestURLTemplate string
 	// BackoffBase is the wait after the first failure, doubled per failure,
 	// and the wait before a JobManager that gave no usable answer is asked
@@ -58,10 +58,10 @@ type Options struct {
 	JarCacheDir string
 	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
 	// data when it is deleted with its namespace or with the Savepoint CRD
-	// (no user asked for it to go); default retention.BulkDetach.
+	// (no user asked for it to go); default BulkDetach.
 	BulkDeletePolicy retention.BulkDeletePolicy
-	// RetentionNamespace holds the DetachedSavepoints that retention.BulkDetach makes;
-	// without one, retention.BulkDetach keeps the data as retention.BulkKeep does.
+	// RetentionNamespace holds the DetachedSavepoints that BulkDetach makes;
+	// without one, BulkDetach keeps the data as BulkKeep does.
 	RetentionNamespace string
 	// Flink configures the JobManager clients.
 	Flink flink.Options
@@ -81,27 +81,12 @@ func (o *Options) protocol() flinkop.Protocol {
 		PollMin: o.PollMin, PollMax: o.PollMax,
 		ForgottenTriggerGrace: o.ForgottenTriggerGrace,
 		Now:                   o.Now,
-	}
+	}.WithDefaults()
 }
 
 func (o *Options) defaults() {
 	if o.RestURLTemplate == "" {
 		o.RestURLTemplate = endpoint.DefaultRestURLTemplate
-	}
-	if o.BackoffBase == 0 {
-		o.BackoffBase = time.Second
-	}
-	if o.BackoffCap == 0 {
-		o.BackoffCap = 5 * time.Minute
-	}
-	if o.PollMin == 0 {
-		o.PollMin = 50 * time.Millisecond
-	}
-	if o.PollMax == 0 {
-		o.PollMax = 2 * time.Second
-	}
-	if o.ForgottenTriggerGrace == 0 {
-		o.ForgottenTriggerGrace = 10 * time.Second
 	}
 	if o.SessionPollInterval == 0 {
 		o.SessionPollInterval = 10 * time.Second
