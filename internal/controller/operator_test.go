@@ -371,7 +371,8 @@ func (s *suite) testAdoption(t *testing.T) {
 		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, patch)))
 		suspendPath := "s3://flink/savepoints/savepoint-payments-suspend-5"
 		s.createSnapshot(t, ns, "payments-savepoint-upgrade-1732520180000", app.Name, "UPGRADE",
-			map[string]any{"path": suspendPath, "alreadyExists": true, "disposeOnDelete": false}, nil)
+			map[string]any{"path": suspendPath, "alreadyExists": true, "disposeOnDelete": false},
+			map[string]any{"state": "COMPLETED", "path": suspendPath})
 
 		suspend := s.waitSavepointAt(t, ns, suspendPath)
 		assert.Equal(t, cmfv1.OriginSuspend, suspend.Status.Origin)
@@ -444,7 +445,8 @@ func testOperatorRBAC(t *testing.T) {
 	s.mirrorRound(t, app, "STABLE")
 	path := "s3://flink/savepoints/savepoint-rbac-1"
 	snap := s.createSnapshot(t, ns, "orders-savepoint-upgrade-1732520000000", app.Name, "UPGRADE",
-		map[string]any{"path": path, "alreadyExists": true, "disposeOnDelete": false}, nil)
+		map[string]any{"path": path, "alreadyExists": true, "disposeOnDelete": false},
+		map[string]any{"state": "COMPLETED", "path": path})
 	sp := s.waitSavepointAt(t, ns, path)
 	require.Eventually(t, func() bool { return s.snapshotAnnotation(t, snap) == sp.Name }, 10*time.Second, 20*time.Millisecond)
 }

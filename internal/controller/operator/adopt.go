@@ -238,21 +238,20 @@ func snapshotDeployment(snap *unstructured.Unstructured) (string, bool) {
 	return name, name != ""
 }
 
-// snapshotPath is where a savepoint snapshot's data is, once it is there:
-// an UPGRADE snapshot records a savepoint the operator already took (its
-// exact path in spec, COMPLETED from the start), any other one has it in
-// status once COMPLETED. A checkpoint snapshot has none.
+// snapshotPath is where a savepoint snapshot's data is, once the operator
+// says it is there: status.path of a COMPLETED snapshot (an UPGRADE
+// snapshot, whose spec names a savepoint the operator already took, is
+// marked so by the operator at once). A checkpoint snapshot has none.
 func snapshotPath(snap *unstructured.Unstructured) (string, cmfv1.FormatType) {
 	sp, found, _ := unstructured.NestedMap(snap.Object, "spec", "savepoint")
 	if !found {
 		return "", ""
 	}
 	format, _ := sp["formatType"].(string)
-	if exists, _ := sp["alreadyExists"].(bool); exists {
-		if path, _ := sp["path"].(string); path != "" {
-			return path, savepointFormat(format)
-		}
-	}
+	// Only what the operator wrote in status: it marks a snapshot that
+	// names a savepoint that "already exists" COMPLETED with that path
+	// itself. A spec is what a user wrote; a path read from it would make
+	// any path a Savepoint whose delete disposes it.
 	state, _, _ := unstructured.NestedString(snap.Object, "status", "state")
 	path, _, _ := unstructured.NestedString(snap.Object, "status", "path")
 	if state != "COMPLETED" {
