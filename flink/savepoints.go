@@ -260,3 +260,19 @@ func NormalizePath(p string) string {
 	}
 	return p
 }
+
+// PathUnder reports whether the savepoint path p is dir or inside it, after
+// NormalizePath, on whole path segments (s3://b/sp is not under s3://b/s). A
+// path with a ".." segment is under nothing: it could climb out of dir.
+func PathUnder(p, dir string) bool {
+	p, dir = NormalizePath(p), NormalizePath(dir)
+	if dir == "" || p == "" {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return false
+		}
+	}
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}

@@ -63,6 +63,10 @@ type Options struct {
 	// RetentionNamespace holds the DetachedSavepoints that BulkDetach makes;
 	// without one, BulkDetach keeps the data as BulkKeep does.
 	RetentionNamespace string
+	// DisposablePrefixes are the locations, besides each cluster's own
+	// savepoint directory, under which the data of a savepoint adopted from
+	// a FlinkStateSnapshot or a FlinkDeployment's status may be disposed.
+	DisposablePrefixes []string
 	// Flink configures the JobManager clients.
 	Flink flink.Options
 	// Now returns the time; default time.Now.
@@ -120,7 +124,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	protocol := opts.protocol()
 	skip := opts.SkipNameValidation
 
-	if err := savepoint.Setup(mgr, savepoint.Options{Protocol: protocol, Now: opts.Now, SkipNameValidation: skip}, resolver, flinks, retain); err != nil {
+	if err := savepoint.Setup(mgr, savepoint.Options{Protocol: protocol, Now: opts.Now, DisposablePrefixes: opts.DisposablePrefixes, SkipNameValidation: skip}, resolver, flinks, retain); err != nil {
 		return err
 	}
 	if err := parents.Setup(mgr, parents.Options{SkipNameValidation: skip}); err != nil {

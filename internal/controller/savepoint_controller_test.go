@@ -250,6 +250,24 @@ func (s *suite) testDelete(t *testing.T) {
 		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
 	})
 
+	t.Run("the parent re-pointed after it completed: disposed only through the JobManager that took it", func(t *testing.T) {
+		// Another team's JobManager, as far as this parent is concerned: it
+		// reaches the same Flink, so that a disposal sent there would work.
+		other := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+		rns := s.namespace(t, proxy.URL)
+		sp := s.waitState(t, s.create(t, rns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
+		assert.Equal(t, proxy.URL, sp.Status.RestURL, "the endpoint is recorded with the trigger")
+		app := &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: rns, Name: "orders"}}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, cmfv1.RestURLAnnotation, other.URL)
+		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))))
+		before := proxy.Count(http.MethodPost, `/savepoint-disposal$`)
+		require.NoError(t, s.c.Delete(ctx, sp))
+		waitGone(t, s.c, sp)
+		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
+		assert.Zero(t, other.Count(http.MethodPost, `/savepoint-disposal$`), "nothing disposed through the endpoint the parent points at now")
+		assert.Greater(t, proxy.Count(http.MethodPost, `/savepoint-disposal$`), before, "disposed through the endpoint it was taken through")
+	})
+
 	t.Run("cluster down: the resource stays until the data is disposed", func(t *testing.T) {
 		sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
 		proxy.Fail(http.MethodPost, `/savepoint-disposal$`, http.StatusServiceUnavailable, -1)

@@ -19,6 +19,24 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
+// Where an adopted savepoint was found (its AdoptedFromAnnotation), when its
+// path is what the parent's own JobManager answered the manager.
+const (
+	// FromStop: the savepoint of the manager's stop-with-savepoint.
+	FromStop = "stop-with-savepoint"
+	// FromCheckpointHistory: a savepoint in the checkpoint history of the
+	// job the manager submitted.
+	FromCheckpointHistory = "checkpoint-history"
+)
+
+// ReportedByJobManager says whether a savepoint adopted from from has a path
+// that the JobManager the manager runs the job on reported, as opposed to
+// one read from an object users can write (a FlinkStateSnapshot, a
+// FlinkDeployment's status).
+func ReportedByJobManager(from string) bool {
+	return from == FromStop || from == FromCheckpointHistory
+}
+
 // Adoption is a savepoint taken for a parent outside a Savepoint resource:
 // by the manager's own suspend or upgrade, by the Flink Kubernetes Operator,
 // or by hand through Flink's REST API or CLI.

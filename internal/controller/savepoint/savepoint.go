@@ -55,6 +55,10 @@ type Options struct {
 	Protocol flinkop.Protocol
 	// Now returns the time.
 	Now func() time.Time
+	// DisposablePrefixes are the locations, besides each cluster's own
+	// savepoint directory, under which the data of a savepoint adopted from
+	// a FlinkStateSnapshot or a FlinkDeployment's status may be disposed.
+	DisposablePrefixes []string
 	// SkipNameValidation lets one process set the controller up more than
 	// once (tests that restart the manager, as a crash would).
 	SkipNameValidation bool
@@ -167,6 +171,7 @@ func (r *Reconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Res
 		st.TriggerID = triggerID
 		st.TriggerTimestamp = &metav1.MicroTime{Time: now}
 		st.JobID = job
+		st.RestURL = t.RestURL
 		st.NextAttemptTime = nil
 		st.Error = ""
 	}); err != nil {
@@ -255,6 +260,11 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 		}
 		res, err := r.unreachable(ctx, sp, err)
 		return nil, nil, "", res, err
+	}
+	if sp.Status.State == cmfv1.StateInProgress && sp.Status.RestURL != "" {
+		// A trigger is asked about where it was sent, wherever the parent
+		// points now.
+		t.RestURL = sp.Status.RestURL
 	}
 	fc, err := r.flink.Get(t.RestURL)
 	if err != nil {
@@ -368,9 +378,19 @@ func (r *Reconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, path stri
 	if origin == "" {
 		origin = cmfv1.OriginManual
 	}
+	// The endpoint it is disposed through: the parent's now, where its job
+	// ran (a parent already gone leaves none; a delete then resolves it).
+	restURL := ""
+	switch t, err := r.resolver.Resolve(ctx, sp); {
+	case err == nil:
+		restURL = t.RestURL
+	case !errors.Is(err, endpoint.ErrParentNotFound):
+		return err
+	}
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.State = cmfv1.StateCompleted
 		st.Path = path
+		st.RestURL = restURL
 		st.Origin = origin
 		st.JobID = sp.Annotations[cmfv1.AdoptedJobAnnotation]
 		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
@@ -504,11 +524,7 @@ func (r *Reconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Resu
 	pending := func(err error) (ctrl.Result, error) {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("deleted while IN_PROGRESS, and the outcome of trigger %s is not known yet: %w; delete with --force to remove it now and keep whatever Flink writes", sp.Status.TriggerID, err))
 	}
-	t, err := r.resolver.Resolve(ctx, sp)
-	if err != nil {
-		return pending(err)
-	}
-	fc, err := r.flink.Get(t.RestURL)
+	fc, err := r.recordedEndpoint(ctx, sp)
 	if err != nil {
 		return pending(err)
 	}
@@ -537,19 +553,19 @@ func (r *Reconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
-// dispose deletes a COMPLETED savepoint's data through its parent's
-// JobManager and confirms the result, keeping the resource until it has.
+// dispose deletes a COMPLETED savepoint's data through the JobManager it
+// was taken through and confirms the result, keeping the resource until it
+// has.
 func (r *Reconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
-	t, err := r.resolver.Resolve(ctx, sp)
+	fc, err := r.recordedEndpoint(ctx, sp)
 	if err != nil {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("cannot reach the parent's Flink cluster: %w; delete with --force to keep the data and remove the resource", err))
 	}
-	fc, err := r.flink.Get(t.RestURL)
-	if err != nil {
-		return r.disposalPending(ctx, sp, "", err)
-	}
 	protocol := r.opts.Protocol
 	if sp.Status.DisposalTriggerID == "" {
+		if err := r.disposable(ctx, fc, sp); err != nil {
+			return r.disposalPending(ctx, sp, "", err)
+		}
 		id, o := protocol.Dispose(ctx, fc, sp.Status.Path)
 		metrics.CountRESTError(o)
 		if o.Kind != flinkop.Pending {
@@ -575,6 +591,58 @@ func (r *Reconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Res
 	// No usable answer: the same disposal is asked about again.
 	return r.disposalPending(ctx, sp, sp.Status.DisposalTriggerID, o.Err)
 }
+
+// recordedEndpoint is the client of the JobManager sp was triggered or
+// adopted through. A Savepoint from before the endpoint was recorded has
+// none: its parent's endpoint of now stands in.
+func (r *Reconciler) recordedEndpoint(ctx context.Context, sp *cmfv1.Savepoint) (*flink.Client, error) {
+	url := sp.Status.RestURL
+	if url == "" {
+		t, err := r.resolver.Resolve(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		url = t.RestURL
+	}
+	return r.flink.Get(url)
+}
+
+// disposable says whether the manager may dispose sp's data through fc.
+// The path of a savepoint the manager triggered, or found in its own stop
+// or its own job's checkpoint history, is what that JobManager answered.
+// Any other adopted path was read from an object users can write (a
+// FlinkStateSnapshot, a FlinkDeployment's status): it is disposed only
+// inside the cluster's own savepoint directory or a prefix the admin
+// allowed, so that no one can have the manager dispose another team's data
+// by naming its path.
+func (r *Reconciler) disposable(ctx context.Context, fc *flink.Client, sp *cmfv1.Savepoint) error {
+	from := sp.Annotations[cmfv1.AdoptedFromAnnotation]
+	if sp.Annotations[cmfv1.AdoptedPathAnnotation] == "" || adopt.ReportedByJobManager(from) {
+		return nil
+	}
+	dirs := slices.Clone(r.opts.DisposablePrefixes)
+	config, err := fc.JobManagerConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("read the savepoint directory of the cluster at %s: %w", fc.URL(), err)
+	}
+	for _, key := range savepointDirKeys {
+		if dir := config[key]; dir != "" {
+			dirs = append(dirs, dir)
+		}
+	}
+	for _, dir := range dirs {
+		if flink.PathUnder(sp.Status.Path, dir) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the path was adopted from %s and is outside the savepoint directory of the cluster at %s (%s) and the manager's --disposable-prefix list: "+
+		"the manager does not dispose it; an admin may allow its prefix with --disposable-prefix, or delete with --force to keep the data",
+		cmp.Or(from, "outside"), fc.URL(), cmp.Or(strings.Join(dirs[len(r.opts.DisposablePrefixes):], ", "), "none configured"))
+}
+
+// savepointDirKeys are the Flink settings of a cluster's default savepoint
+// directory: the current key, and the one Flink 1.x used.
+var savepointDirKeys = []string{"execution.checkpointing.savepoint-dir", "state.savepoints.dir"}
 
 // disposalPending keeps a deleted savepoint until its data can be disposed.
 func (r *Reconciler) disposalPending(ctx context.Context, sp *cmfv1.Savepoint, keepTrigger string, cause error) (ctrl.Result, error) {

@@ -649,7 +649,7 @@ func (r *reconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flin
 		if cp.IsSavepoint && cp.Status == "COMPLETED" && cp.ExternalPath != "" && !deleted(p.session().DeletedPaths, cp.ExternalPath) {
 			name, created, err := adopt.Savepoint(ctx, r.client, adopt.Adoption{
 				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: cp.ExternalPath,
-				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: "checkpoint-history",
+				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: adopt.FromCheckpointHistory,
 			})
 			if err != nil {
 				return newest, err
@@ -744,7 +744,7 @@ func (r *reconciler) stopHeld(p *sessionParent) flinkop.Held {
 	job := p.session().Stop.JobID
 	return func(ctx context.Context) ([]string, error) {
 		return adopt.HeldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
-			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == job
+			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == adopt.FromStop && sp.Annotations[cmfv1.AdoptedJobAnnotation] == job
 		})
 	}
 }
@@ -774,9 +774,6 @@ func (r *reconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinko
 	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
-// stopAdoptedFrom marks the Savepoints adopted from a stop-with-savepoint.
-const stopAdoptedFrom = "stop-with-savepoint"
-
 // stopDone adopts the stop's savepoint, then clears the stop: a crash in
 // between adopts it again, which finds the same Savepoint.
 func (r *reconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
@@ -804,7 +801,7 @@ func (r *reconciler) stopDone(ctx context.Context, p *sessionParent, path string
 	}
 	name, _, err := adopt.Savepoint(ctx, r.client, adopt.Adoption{
 		Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: path,
-		JobID: stop.JobID, Origin: stop.Origin, From: stopAdoptedFrom, Format: stop.Format,
+		JobID: stop.JobID, Origin: stop.Origin, From: adopt.FromStop, Format: stop.Format,
 	})
 	if err != nil {
 		return ctrl.Result{}, err
