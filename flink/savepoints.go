@@ -21,6 +21,10 @@ const (
 
 var triggerIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
+// ValidJobID reports whether id has the form of a Flink job ID: 32
+// lowercase hexadecimal characters, as trigger IDs have.
+func ValidJobID(id string) bool { return triggerIDPattern.MatchString(id) }
+
 // TriggerIDFor derives a trigger ID (32 lowercase hexadecimal characters, the
 // only form Flink accepts) from parts, e.g. a savepoint's UID and attempt.
 // The same parts give the same ID, so a repeated request names the same

@@ -85,7 +85,7 @@ func TestSessionMode(t *testing.T) {
 	t.Run("deleting only the pool leaves the job running and says so", s.testDeletePool)
 	t.Run("deleting a namespace keeps every savepoint, findable and restorable, and leaves no job running", s.testNamespaceDeletion)
 	t.Run("a new endpoint stops the job at the old one before deploying at the new one", s.testEndpointChange)
-	t.Run("a job already running under the parent's name is taken over, not started twice", s.testTakeOver)
+	t.Run("a running job is taken over by the ID the parent names, never by its name", s.testTakeOver)
 }
 
 func (s *sessionSuite) startController() {
@@ -593,14 +593,38 @@ func (s *sessionSuite) testTakeOver(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, legacy))
 
-	app := s.application(t, ns, "legacy", nil)
+	t.Run("by its name: not taken over, whoever runs it", func(t *testing.T) {
+		app := s.application(t, ns, "legacy", nil)
+		own := s.waitApp(t, app, "running", running)
+		assert.NotEqual(t, legacy, own.Status.JobStatus.JobID, "a job of its own")
+		assert.Equal(t, 2, s.liveJobsNamed(t, "legacy"), "the job of that name was left alone")
+		require.NoError(t, s.c.Delete(ctx, app))
+		waitGone(t, s.c, app)
+		state, err := s.fc.JobState(ctx, legacy)
+		require.NoError(t, err)
+		assert.Equal(t, "RUNNING", state, "deleting the parent cancelled only its own job")
+	})
+
+	t.Run("a job ID that does not run there: a new job, and a Warning says why", func(t *testing.T) {
+		app := s.application(t, ns, "named-wrong", func(a *cmfv1.FlinkApplication) {
+			a.Annotations = map[string]string{cmfv1.TakeOverJobAnnotation: "0123456789abcdef0123456789abcdef"}
+		})
+		s.waitApp(t, app, "running", running)
+		requireEvent(t, s.c, app, "TakeOverRefused")
+		require.NoError(t, s.c.Delete(ctx, app))
+		waitGone(t, s.c, app)
+	})
+
+	app := s.application(t, ns, "adopter", func(a *cmfv1.FlinkApplication) {
+		a.Annotations = map[string]string{cmfv1.TakeOverJobAnnotation: legacy}
+	})
 	taken := s.waitApp(t, app, "running", running)
-	assert.Equal(t, legacy, taken.Status.JobStatus.JobID, "the running job is the application's")
+	assert.Equal(t, legacy, taken.Status.JobStatus.JobID, "the job it names by ID is the application's")
 	assert.Equal(t, 1, s.liveJobsNamed(t, "legacy"), "no second job")
 	requireEvent(t, s.c, app, "JobTakenOver")
 
 	s.suspend(t, app)
-	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "legacy", cmfv1.OriginSuspend)
+	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "adopter", cmfv1.OriginSuspend)
 	assert.Equal(t, legacy, sp.Status.JobID)
 	s.patchApp(t, app, `{"spec":{"job":{"state":"running"}}}`)
 	resumed := s.waitApp(t, app, "resumed", func(a *cmfv1.FlinkApplication) bool { return running(a) && a.Status.JobStatus.JobID != legacy })

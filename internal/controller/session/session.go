@@ -325,17 +325,19 @@ func (r *reconciler) observe(ctx context.Context, p *sessionParent) (*observatio
 func (r *reconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observation) error {
 	o.lookedAtJob = true
 	id := o.jobID
-	if o.deploys == 0 && id == "" {
-		// A job of the parent's name that runs already (started before the
-		// manager ran this parent) is taken over, not started a second time.
-		found, err := o.fc.RunningJobByName(ctx, p.obj.GetName())
-		switch {
-		case err == nil:
-			id = found.ID
-			p.job.JobID = id // recorded with the next status write
-		case errors.Is(err, flink.ErrUnreachable):
+	if named := p.obj.GetAnnotations()[cmfv1.TakeOverJobAnnotation]; o.deploys == 0 && id == "" && named != "" {
+		// A job that runs already (started before the manager ran this
+		// parent) is taken over, not started a second time, when the
+		// parent names it by ID. Never by its name: another team's job on a
+		// shared cluster may bear it.
+		taken, err := r.takeOver(ctx, p, o, named)
+		if err != nil {
 			o.unreachable, o.unreachableErr = true, err
 			return nil
+		}
+		if taken {
+			id = named
+			p.job.JobID = id // recorded with the next status write
 		}
 	}
 	if id != "" {
@@ -363,6 +365,33 @@ func (r *reconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observa
 		o.stale = stale
 	}
 	return nil
+}
+
+// takeOver says whether the job the parent names by ID runs on its pool,
+// to be taken over; a job that does not run there is not, and an event says
+// why (a new job is deployed). Only "no answer" is an error.
+func (r *reconciler) takeOver(ctx context.Context, p *sessionParent, o *observation, jobID string) (bool, error) {
+	if !flink.ValidJobID(jobID) {
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "TakeOverRefused", "Deploy",
+			"metadata.annotations[%s]: %q is not a Flink job ID (32 lowercase hexadecimal characters): a new job is deployed instead", cmfv1.TakeOverJobAnnotation, jobID)
+		return false, nil
+	}
+	why := ""
+	switch state, err := o.fc.JobState(ctx, jobID); {
+	case errors.Is(err, flink.ErrJobNotFound):
+		why = "does not exist at " + o.restURL
+	case errors.Is(err, flink.ErrUnreachable):
+		return false, err
+	case err != nil:
+		why = "cannot be read at " + o.restURL + ": " + oneLine(err)
+	case flink.JobEnded(state):
+		why = "ended (" + state + ") at " + o.restURL
+	default:
+		return true, nil
+	}
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "TakeOverRefused", "Deploy",
+		"metadata.annotations[%s]: job %s %s: a new job is deployed instead; to take over a running job, name its ID (flink list, or the JobManager's /jobs)", cmfv1.TakeOverJobAnnotation, jobID, why)
+	return false, nil
 }
 
 // act takes the step decided.
@@ -879,6 +908,12 @@ func (r *reconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.C
 		case err != nil:
 			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, oneLine(err), cmfv1.ForceDeleteAnnotation)
 			return r.unreachable(ctx, p, err)
+		case state == "CANCELLING":
+			// Cancelled already. The finalizer goes once the job has ended:
+			// a parent is gone only when its job is, and a cancel that
+			// Flink does not finish stays in sight (force-delete is the way
+			// out).
+			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 		case !jobTerminal(state):
 			why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
 			if err != nil {
@@ -893,6 +928,7 @@ func (r *reconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.C
 				return r.unreachable(ctx, p, err)
 			}
 			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Cancelled", "Delete", "job %s cancelled: its %s is being deleted", id, p.kind)
+			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 		}
 	}
 	return ctrl.Result{}, r.dropFinalizer(ctx, p)
