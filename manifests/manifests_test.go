@@ -22,6 +22,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
@@ -108,7 +109,7 @@ func TestManagerRBAC(t *testing.T) {
 		return manager.Setup(ctx, mgr, manager.Config{
 			Namespace: managerNamespace, ServiceAccount: "savepoint-manager",
 			// A second run in one process (go test -count) sets them up again.
-			Controllers: controller.Options{SkipNameValidation: true},
+			Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true},
 		})
 	}, func(o *ctrl.Options) {
 		o.LeaderElection = true

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
@@ -45,6 +46,12 @@ type flags struct {
 	bulkDeletePolicy string
 	retentionNS      string
 	jarCacheDir      string
+	jarDir           string
+	maxJarBytes      int64
+	allowEndpoints   listFlag
+	allowLoopback    bool
+	allowAnnotation  bool
+	disposable       listFlag
 	certDNSNames     string
 	version          bool
 }
@@ -67,6 +74,12 @@ func main() {
 	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(retention.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
+	flag.StringVar(&f.jarDir, "jar-dir", "", "The one folder file:// jar URIs are read from (with its subfolders; a link out of it is refused); empty refuses file:// jars. A jar URI is what a namespace user writes, read with the manager's own file system: never name a folder holding anything but jars.")
+	flag.Int64Var(&f.maxJarBytes, "max-jar-bytes", 512<<20, "The largest jar the manager reads or downloads.")
+	flag.Var(&f.allowEndpoints, "allow-endpoint", "An endpoint the manager may call for a namespace (repeat it, or separate with commas): a host (flink.example.com), a host glob (*.svc; * is one or more labels), an IP or CIDR (10.0.0.0/8), each optionally with :port; {namespace} is replaced by the namespace of the object whose URL it is. It governs pools' REST and SQL Gateway URLs, the rest-url template and annotation, and http(s) jar downloads. Default: *.{namespace}.svc,*.{namespace}.svc.cluster.local. Link-local and cloud metadata addresses are always refused.")
+	flag.BoolVar(&f.allowLoopback, "allow-loopback-endpoints", false, "Allow loopback endpoints (127.0.0.0/8, ::1, localhost), where the manager's own ports are: only for a local playground.")
+	flag.BoolVar(&f.allowAnnotation, "allow-rest-url-annotation", false, "Honour the cmf.confluent.io/rest-url annotation on FlinkApplications and Statements (still within --allow-endpoint); without it, a parent that has one is told to remove it.")
+	flag.Var(&f.disposable, "disposable-prefix", "A location (repeat it, or separate with commas) under which the data of a savepoint adopted from a FlinkStateSnapshot or a FlinkDeployment's status may be disposed, besides each cluster's own savepoint directory, e.g. s3://flink-savepoints/.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
 	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
 	zapOpts := zap.Options{}
@@ -110,14 +123,27 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
+	entries := f.allowEndpoints.values
+	if len(entries) == 0 {
+		entries = egress.DefaultEntries()
+	}
+	endpoints, err := egress.Parse(entries, egress.Options{AllowLoopback: f.allowLoopback})
+	if err != nil {
+		return fmt.Errorf("--allow-endpoint: %w", err)
+	}
 	cfg := manager.Config{
 		Namespace:      f.namespace,
 		ServiceAccount: f.serviceAccount,
 		Controllers: controller.Options{
-			RestURLTemplate:    f.restURLTemplate,
-			JarCacheDir:        f.jarCacheDir,
-			BulkDeletePolicy:   retention.BulkDeletePolicy(f.bulkDeletePolicy),
-			RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
+			RestURLTemplate:        f.restURLTemplate,
+			JarCacheDir:            f.jarCacheDir,
+			JarDir:                 f.jarDir,
+			MaxJarBytes:            f.maxJarBytes,
+			Endpoints:              endpoints,
+			AllowRestURLAnnotation: f.allowAnnotation,
+			DisposablePrefixes:     f.disposable.values,
+			BulkDeletePolicy:       retention.BulkDeletePolicy(f.bulkDeletePolicy),
+			RetentionNamespace:     cmp.Or(f.retentionNS, f.namespace),
 		},
 	}
 	if f.certRotation {
@@ -143,4 +169,14 @@ func splitList(value string) []string {
 		}
 	}
 	return items
+}
+
+// listFlag is a flag that may be repeated, each value a comma-separated list.
+type listFlag struct{ values []string }
+
+func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+
+func (l *listFlag) Set(v string) error {
+	l.values = append(l.values, splitList(v)...)
+	return nil
 }

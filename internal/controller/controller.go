@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/savepoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/session"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 )
 
 // Options configure the controllers. Zero values take the defaults.
@@ -56,6 +57,20 @@ type Options struct {
 	// first such jar is downloaded; until it can be written, the parents
 	// that need one say so in their Ready condition (JarCacheUnavailable).
 	JarCacheDir string
+	// JarDir is the one folder file:// jar URIs are read from; empty refuses
+	// them (a jar URI is what a namespace user writes, read with the
+	// manager's own file system).
+	JarDir string
+	// MaxJarBytes caps a jar, local or downloaded; default 512 MiB.
+	MaxJarBytes int64
+	// Endpoints is the admin's allow-list of the URLs the manager calls for
+	// a namespace (pools' REST and SQL Gateway URLs, the rest-url template
+	// and annotation, jar downloads). Its zero value allows nothing.
+	Endpoints egress.Policy
+	// AllowRestURLAnnotation honours the cmf.confluent.io/rest-url
+	// annotation on parents (still within Endpoints); without it, a parent
+	// that has one is told to remove it.
+	AllowRestURLAnnotation bool
 	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
 	// data when it is deleted with its namespace or with the Savepoint CRD
 	// (no user asked for it to go); default BulkDetach.
@@ -117,10 +132,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	// One client per JobManager URL and one retainer, shared by the
 	// controllers that reach Flink and that dispose.
-	flinks := &endpoint.Clients{Options: opts.Flink}
+	flinks := &endpoint.Clients{Options: opts.Flink, Policy: opts.Endpoints}
 	retain := &retention.Retainer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("savepoint-manager"),
 		Policy: opts.BulkDeletePolicy, Namespace: opts.RetentionNamespace}
-	resolver := &endpoint.Resolver{Client: mgr.GetClient(), Template: opts.RestURLTemplate}
+	resolver := &endpoint.Resolver{Client: mgr.GetClient(), Template: opts.RestURLTemplate, AllowAnnotation: opts.AllowRestURLAnnotation}
 	protocol := opts.protocol()
 	skip := opts.SkipNameValidation
 
@@ -131,8 +146,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	sessionOpts := session.Options{
-		Protocol: protocol, PollInterval: opts.SessionPollInterval, JarCacheDir: opts.JarCacheDir,
-		Flink: opts.Flink, Now: opts.Now, SkipNameValidation: skip,
+		Protocol: protocol, PollInterval: opts.SessionPollInterval,
+		AllowRestURLAnnotation: opts.AllowRestURLAnnotation,
+		Jars:                   session.JarOptions{CacheDir: opts.JarCacheDir, LocalDir: opts.JarDir, MaxBytes: opts.MaxJarBytes},
+		Now:                    opts.Now, SkipNameValidation: skip,
 	}
 	if err := session.Setup(mgr, sessionOpts, flinks, retain); err != nil {
 		return err

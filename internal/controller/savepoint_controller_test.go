@@ -26,6 +26,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
@@ -43,12 +44,18 @@ type suite struct {
 	t       *testing.T
 }
 
+// testOptions: the test's Flink, its proxies and its jar server listen on
+// loopback, which the manager may call only when told, as the playground
+// does; the tests that point parents with the rest-url annotation need it
+// honoured.
 var testOptions = controller.Options{
-	RetentionNamespace:    "savepoint-system",
-	BackoffBase:           50 * time.Millisecond,
-	BackoffCap:            400 * time.Millisecond,
-	ForgottenTriggerGrace: time.Second,
-	SkipNameValidation:    true,
+	Endpoints:              egress.LocalOnly(),
+	AllowRestURLAnnotation: true,
+	RetentionNamespace:     "savepoint-system",
+	BackoffBase:            50 * time.Millisecond,
+	BackoffCap:             400 * time.Millisecond,
+	ForgottenTriggerGrace:  time.Second,
+	SkipNameValidation:     true,
 }
 
 func TestMain(m *testing.M) {

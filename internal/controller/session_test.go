@@ -91,6 +91,7 @@ func TestSessionMode(t *testing.T) {
 func (s *sessionSuite) startController() {
 	opts := sessionOptions
 	opts.JarCacheDir = filepath.Join(s.jarCacheBlocker, "jars")
+	opts.JarDir = filepath.Dir(s.flink.JarPath)
 	s.stopCtl = startControllers(s.t, s.env, opts)
 }
 
@@ -180,6 +181,8 @@ func (s *sessionSuite) testNonce(t *testing.T) {
 func (s *sessionSuite) testBadClass(t *testing.T) {
 	ns := s.namespace(t)
 	runs := func() int { return s.proxy.Count("POST", `^/jars/[^/]+/run$`) }
+	uploads := func() int { return s.proxy.Count("POST", `^/jars/upload$`) }
+	missingJar := filepath.Join(filepath.Dir(s.flink.JarPath), "missing.jar")
 	tests := []struct {
 		name   string
 		change func(*cmfv1.FlinkApplication)
@@ -190,12 +193,15 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 	}{
 		{"missing-class", func(app *cmfv1.FlinkApplication) { app.Spec.Job.EntryClass = "com.example.Missing" },
 			fmt.Sprintf(`{"spec":{"job":{"entryClass":%q}}}`, flinkharness.StatefulJobEntryClass), "com.example.Missing", 1},
-		{"missing-jar", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file:///nowhere/job.jar" },
-			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: stat /nowhere/job.jar: no such file or directory", 0},
+		{"missing-jar", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file://" + missingJar },
+			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: lstat " + missingJar + ": no such file or directory", 0},
+		// The manager's own files are not jars: nothing of them is read.
+		{"outside-the-jar-folder", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file:///etc/passwd" },
+			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: file:///etc/passwd: outside " + filepath.Dir(s.flink.JarPath) + ", the one folder the manager reads jars from (--jar-dir)", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := runs()
+			before, beforeUploads := runs(), uploads()
 			app := s.application(t, ns, tt.name, tt.change)
 			failed := s.waitApp(t, app, "deploy failed", func(a *cmfv1.FlinkApplication) bool {
 				c := meta.FindStatusCondition(a.Status.Conditions, cmfv1.ConditionReady)
@@ -208,6 +214,7 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 			requireEvent(t, s.c, app, "DeployFailed")
 			if tt.runs == 0 {
 				assert.Equal(t, 0, runs()-before, "nothing to run without a jar")
+				assert.Equal(t, beforeUploads, uploads(), "nothing uploaded")
 			}
 			refused := runs()
 			time.Sleep(10 * sessionOptions.SessionPollInterval)

@@ -41,7 +41,7 @@ func (p Policy) addressRefusal(addr netip.Addr) string {
 		}
 	}
 	if addr.IsLoopback() && !p.allowLoopback {
-		return "is a loopback address: the manager calls one only when its configuration allows loopback (a local playground)"
+		return "is a loopback address: the manager calls one only with --allow-loopback-endpoints (a local playground)"
 	}
 	return ""
 }

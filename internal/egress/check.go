@@ -70,7 +70,7 @@ func (p Policy) checkHost(host, port, namespace string) error {
 		if p.allowLoopback {
 			return nil
 		}
-		return denied("host %s is a loopback name: the manager calls one only when its configuration allows loopback (a local playground)", host)
+		return denied("host %s is a loopback name: the manager calls one only with --allow-loopback-endpoints (a local playground)", host)
 	}
 	for _, e := range p.entries {
 		if e.matchesName(name, port, namespace) {

@@ -24,7 +24,7 @@ func TestCheckURL(t *testing.T) {
 	const (
 		notListed = "is not on the manager's endpoint allow-list"
 		never     = "the manager never calls one"
-		noLoop    = "only when its configuration allows loopback"
+		noLoop    = "only with --allow-loopback-endpoints"
 	)
 	long := "http://flink.example.com/" + strings.Repeat("x", MaxURLLength-len("http://flink.example.com/"))
 	tests := []struct {

@@ -215,3 +215,19 @@ func validLabel(s string) bool {
 	}
 	return true
 }
+
+// MustParse is Parse for entries written in the code (tests, a fixed
+// configuration); it panics on a bad entry.
+func MustParse(entries []string, opts Options) Policy {
+	p, err := Parse(entries, opts)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// LocalOnly allows this machine only (loopback, by address or as
+// localhost): what a local playground and the tests run against.
+func LocalOnly() Policy {
+	return MustParse([]string{"127.0.0.1", "::1", "localhost"}, Options{AllowLoopback: true})
+}

@@ -57,7 +57,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := pool.Status.DeepCopy()
 	cond := metav1.Condition{Type: cmfv1.ConditionReady, ObservedGeneration: pool.Generation}
-	fc, err := r.flink.Get(pool.Spec.RestURL)
+	fc, err := r.flink.Get(pool.Namespace, pool.Spec.RestURL)
 	if err == nil {
 		var info *flink.ClusterInfo
 		if info, err = fc.Info(ctx); err == nil {

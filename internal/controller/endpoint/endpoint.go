@@ -3,17 +3,22 @@
 package endpoint
 
 import (
+	"cmp"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 )
 
 // DefaultRestURLTemplate is where the Flink Kubernetes Operator serves a
@@ -33,31 +38,113 @@ type Target struct {
 	StatusJobID string
 }
 
-// Clients hands out one client per REST URL.
+// Clients hands out the clients through which the manager calls Flink for
+// a namespace: only to URLs the admin's allow-list allows for it, over
+// connections checked again when they are made (egress.Policy.HTTPClient).
+// It keeps the clients it made, up to Max, dropping the least recently used:
+// a user who writes ever new URLs cannot grow the manager without bound.
 type Clients struct {
-	// Options configure every client.
+	// Options configure every client; their HTTPClient is the policy's.
 	Options flink.Options
+	// Policy is the admin's allow-list of endpoints.
+	Policy egress.Policy
+	// Max is how many clients are kept; default 1024.
+	Max int
 
 	mu      sync.Mutex
-	clients map[string]*flink.Client
+	clients lru[clientKey, *flink.Client]
+	http    lru[string, *http.Client]
 }
 
-// Get returns the client of restURL, made on first use.
-func (f *Clients) Get(restURL string) (*flink.Client, error) {
+type clientKey struct{ namespace, url string }
+
+// Get returns the JobManager client of restURL for namespace, or why the
+// manager may not call it.
+func (f *Clients) Get(namespace, restURL string) (*flink.Client, error) {
+	if err := f.Policy.CheckURL(restURL, namespace); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.clients[restURL]; ok {
+	key := clientKey{namespace, restURL}
+	if c, ok := f.clients.get(key); ok {
 		return c, nil
 	}
-	c, err := flink.New(restURL, f.Options)
+	c, err := flink.New(restURL, f.options(namespace))
 	if err != nil {
 		return nil, err
 	}
-	if f.clients == nil {
-		f.clients = map[string]*flink.Client{}
-	}
-	f.clients[restURL] = c
+	f.clients.put(key, c, f.max())
 	return c, nil
+}
+
+// SQLGateway returns a SQL Gateway client of gatewayURL for namespace, or
+// why the manager may not call it.
+func (f *Clients) SQLGateway(namespace, gatewayURL string) (*flink.SQLGateway, error) {
+	if err := f.Policy.CheckURL(gatewayURL, namespace); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	opts := f.options(namespace)
+	f.mu.Unlock()
+	return flink.NewSQLGateway(gatewayURL, opts)
+}
+
+// HTTP returns the plain HTTP client of namespace (a jar download): check
+// the URL with Policy.CheckURL first; it checks every connection again.
+func (f *Clients) HTTP(namespace string, timeout time.Duration) *http.Client {
+	return f.Policy.HTTPClient(namespace, timeout)
+}
+
+// options are the client options for namespace; f.mu is held.
+func (f *Clients) options(namespace string) flink.Options {
+	hc, ok := f.http.get(namespace)
+	if !ok {
+		hc = f.Policy.HTTPClient(namespace, cmp.Or(f.Options.RequestTimeout, flink.DefaultRequestTimeout))
+		f.http.put(namespace, hc, f.max())
+	}
+	opts := f.Options
+	opts.HTTPClient = hc
+	return opts
+}
+
+func (f *Clients) max() int {
+	if f.Max > 0 {
+		return f.Max
+	}
+	return 1024
+}
+
+// lru is a map that keeps its most recently used entries, up to a bound.
+type lru[K comparable, V any] struct {
+	order *list.List // of *lruEntry, most recent first
+	items map[K]*list.Element
+}
+
+type lruEntry[K comparable, V any] struct {
+	key   K
+	value V
+}
+
+func (l *lru[K, V]) get(key K) (V, bool) {
+	if e, ok := l.items[key]; ok {
+		l.order.MoveToFront(e)
+		return e.Value.(*lruEntry[K, V]).value, true
+	}
+	var zero V
+	return zero, false
+}
+
+func (l *lru[K, V]) put(key K, value V, max int) {
+	if l.items == nil {
+		l.order, l.items = list.New(), map[K]*list.Element{}
+	}
+	l.items[key] = l.order.PushFront(&lruEntry[K, V]{key, value})
+	for l.order.Len() > max {
+		oldest := l.order.Back()
+		l.order.Remove(oldest)
+		delete(l.items, oldest.Value.(*lruEntry[K, V]).key)
+	}
 }
 
 // Resolver finds a parent's JobManager: the rest-url annotation, else its
@@ -65,6 +152,9 @@ func (f *Clients) Get(restURL string) (*flink.Client, error) {
 type Resolver struct {
 	// Client reads the parent and its ComputePool.
 	Client client.Reader
+	// AllowAnnotation honours the rest-url annotation; without it, a parent
+	// that has one is refused (see AnnotatedURL).
+	AllowAnnotation bool
 	// Template is the REST URL of a parent with neither; {name} and
 	// {namespace} are replaced.
 	Template string
@@ -82,10 +172,14 @@ func (r *Resolver) Resolve(ctx context.Context, sp *cmfv1.Savepoint) (*Target, e
 	}
 	pool, jobID, session := parent.ComputePool(), parent.ObservedJob().JobID, parent.Session()
 
+	annotated, err := AnnotatedURL(parent, r.AllowAnnotation)
+	if err != nil {
+		return nil, err
+	}
 	t := &Target{Parent: parent, StatusJobID: jobID}
 	switch {
-	case parent.GetAnnotations()[cmfv1.RestURLAnnotation] != "":
-		t.RestURL = parent.GetAnnotations()[cmfv1.RestURLAnnotation]
+	case annotated != "":
+		t.RestURL = annotated
 	case pool != "" && session != nil && session.RestURL != "":
 		// Where the job runs, whatever became of the pool since.
 		t.RestURL = session.RestURL
@@ -102,6 +196,21 @@ func (r *Resolver) Resolve(ctx context.Context, sp *cmfv1.Savepoint) (*Target, e
 		t.RestURL = strings.NewReplacer("{name}", name, "{namespace}", sp.Namespace).Replace(r.Template)
 	}
 	return t, nil
+}
+
+// ErrAnnotationNotHonoured: the parent has a rest-url annotation and the
+// admin has not enabled it.
+var ErrAnnotationNotHonoured = errors.New("rest-url annotation not honoured")
+
+// AnnotatedURL is the parent's rest-url annotation when the admin allows
+// that annotation (allowed); a parent that has one otherwise is an error
+// that says so, never silently sent elsewhere.
+func AnnotatedURL(parent client.Object, allowed bool) (string, error) {
+	url := parent.GetAnnotations()[cmfv1.RestURLAnnotation]
+	if url == "" || allowed {
+		return url, nil
+	}
+	return "", fmt.Errorf("metadata.annotations[%s] is not honoured on this cluster (its admin has not passed --allow-rest-url-annotation to the manager): remove it and name a ComputePool in spec.computePoolName: %w", cmfv1.RestURLAnnotation, ErrAnnotationNotHonoured)
 }
 
 // ParentError says that a parent could not be read, wrapping

@@ -266,7 +266,7 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 		// points now.
 		t.RestURL = sp.Status.RestURL
 	}
-	fc, err := r.flink.Get(t.RestURL)
+	fc, err := r.flink.Get(sp.Namespace, t.RestURL)
 	if err != nil {
 		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonBadRestURL, err.Error(), "")
 	}
@@ -604,7 +604,7 @@ func (r *Reconciler) recordedEndpoint(ctx context.Context, sp *cmfv1.Savepoint) 
 		}
 		url = t.RestURL
 	}
-	return r.flink.Get(url)
+	return r.flink.Get(sp.Namespace, url)
 }
 
 // disposable says whether the manager may dispose sp's data through fc.

@@ -95,7 +95,7 @@ func (r *reconciler) runJar(ctx context.Context, p *sessionParent, job *cmfv1.Jo
 	if job.JarURI == "" {
 		return errors.New("spec.job.jarURI is empty: set the job's jar (file:// on the manager, or http(s)://)")
 	}
-	file, sum, err := r.jars.fetch(ctx, job.JarURI)
+	file, sum, err := r.jars.fetch(ctx, p.obj.GetNamespace(), job.JarURI)
 	if err != nil {
 		return fmt.Errorf("spec.job.jarURI: %w", err)
 	}
@@ -197,7 +197,7 @@ func (r *reconciler) runSQL(ctx context.Context, p *sessionParent, stmt *cmfv1.S
 	if pool.Spec.SQLGatewayURL == "" {
 		return fmt.Errorf("ComputePool %s has no spec.sqlGatewayURL: a Statement runs through its pool's SQL Gateway; set it on the pool", pool.Name)
 	}
-	gw, err := flink.NewSQLGateway(pool.Spec.SQLGatewayURL, r.opts.Flink)
+	gw, err := r.flink.SQLGateway(pool.Namespace, pool.Spec.SQLGatewayURL)
 	if err != nil {
 		return fmt.Errorf("ComputePool %s: spec.sqlGatewayURL: %w", pool.Name, err)
 	}

@@ -147,10 +147,11 @@ type Options struct {
 	// PollInterval is how often a running job is looked at (its state,
 	// savepoints taken outside).
 	PollInterval time.Duration
-	// JarCacheDir holds the job jars downloaded from http(s) URIs.
-	JarCacheDir string
-	// Flink configures the SQL Gateway clients.
-	Flink flink.Options
+	// AllowRestURLAnnotation honours a parent's rest-url annotation over
+	// its pool's restURL.
+	AllowRestURLAnnotation bool
+	// Jars say which jar URIs the manager reads and how much of them.
+	Jars JarOptions
 	// Now returns the time.
 	Now func() time.Time
 	// SkipNameValidation lets one process set the controllers up more than
@@ -162,7 +163,7 @@ type Options struct {
 // reach the JobManagers through flinks and keep bulk-deleted savepoints'
 // data through retain.
 func Setup(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, retain *retention.Retainer) error {
-	jars := newJarCache(opts.JarCacheDir)
+	jars := newJarCache(opts.Jars, flinks)
 	kinds := []struct {
 		name  string
 		kind  cmfv1.ParentKind
@@ -296,7 +297,7 @@ func (r *reconciler) observe(ctx context.Context, p *sessionParent) (*observatio
 	switch {
 	case apierrors.IsNotFound(err):
 		if o.deleting && o.deployedURL != "" {
-			if o.dfc, err = r.flink.Get(o.deployedURL); err != nil {
+			if o.dfc, err = r.flink.Get(p.obj.GetNamespace(), o.deployedURL); err != nil {
 				return nil, err
 			}
 		}
@@ -305,14 +306,19 @@ func (r *reconciler) observe(ctx context.Context, p *sessionParent) (*observatio
 		return nil, err
 	}
 	o.pool, o.poolFound = pool, true
-	o.restURL = cmp.Or(p.obj.GetAnnotations()[cmfv1.RestURLAnnotation], pool.Spec.RestURL)
-	if o.fc, err = r.flink.Get(o.restURL); err != nil {
+	annotated, err := endpoint.AnnotatedURL(p.obj, r.opts.AllowRestURLAnnotation)
+	if err != nil {
+		o.badRestURL, o.urlErr = true, err
+		return o, nil
+	}
+	o.restURL = cmp.Or(annotated, pool.Spec.RestURL)
+	if o.fc, err = r.flink.Get(p.obj.GetNamespace(), o.restURL); err != nil {
 		o.badRestURL, o.urlErr = true, err
 		return o, nil
 	}
 	o.dfc = o.fc
 	if o.moved() {
-		if o.dfc, err = r.flink.Get(o.deployedURL); err != nil {
+		if o.dfc, err = r.flink.Get(p.obj.GetNamespace(), o.deployedURL); err != nil {
 			return nil, err
 		}
 	}
