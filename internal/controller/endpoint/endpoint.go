@@ -61,17 +61,19 @@ type clientKey struct{ namespace, url string }
 // Get returns the JobManager client of restURL for namespace, or why the
 // manager may not call it.
 func (f *Clients) Get(namespace, restURL string) (*flink.Client, error) {
-	if err := f.Policy.CheckURL(restURL, namespace); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := clientKey{namespace, restURL}
 	if c, ok := f.clients.get(key); ok {
-		return c, nil
+		return c, nil // allowed when it was made; the policy does not change
 	}
+	// The URL's form first (its error says what a REST URL looks like),
+	// then whether the admin allows it; nothing is sent either way.
 	c, err := flink.New(restURL, f.options(namespace))
 	if err != nil {
+		return nil, err
+	}
+	if err := f.Policy.CheckURL(restURL, namespace); err != nil {
 		return nil, err
 	}
 	f.clients.put(key, c, f.max())
@@ -81,13 +83,17 @@ func (f *Clients) Get(namespace, restURL string) (*flink.Client, error) {
 // SQLGateway returns a SQL Gateway client of gatewayURL for namespace, or
 // why the manager may not call it.
 func (f *Clients) SQLGateway(namespace, gatewayURL string) (*flink.SQLGateway, error) {
-	if err := f.Policy.CheckURL(gatewayURL, namespace); err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	opts := f.options(namespace)
 	f.mu.Unlock()
-	return flink.NewSQLGateway(gatewayURL, opts)
+	gw, err := flink.NewSQLGateway(gatewayURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Policy.CheckURL(gatewayURL, namespace); err != nil {
+		return nil, err
+	}
+	return gw, nil
 }
 
 // HTTP returns the plain HTTP client of namespace (a jar download): check
