@@ -109,7 +109,7 @@ func FuzzAdmission(f *testing.F) {
 		if review.Response.Result != nil {
 			answer += "\n" + review.Response.Result.Message
 		}
-		secrets.requireNotLeaked(t, env, sent.Request, body, answer)
+		secrets.requireNotLeaked(t, env, sent.Request, body, strings.TrimSpace(answer))
 		if review.Response.Allowed {
 			requireNotAllowed(t, decoder, path, sent.Request)
 		}
