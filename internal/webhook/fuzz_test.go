@@ -15,10 +15,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
+	admissionv1beta1 "k8s.io/api/admission/v1beta1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,6 +78,11 @@ func FuzzAdmission(f *testing.F) {
 	sort.Strings(paths)
 	secrets := secretFixtures(f, env, cache)
 	decoder := admission.NewDecoder(env.Scheme)
+	// The AdmissionReview codecs controller-runtime's webhook reads with.
+	reviewScheme := runtime.NewScheme()
+	utilruntime.Must(admissionv1.AddToScheme(reviewScheme))
+	utilruntime.Must(admissionv1beta1.AddToScheme(reviewScheme))
+	reviews := serializer.NewCodecFactory(reviewScheme).UniversalDeserializer()
 
 	f.Add(uint8(0), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"Savepoint"},"namespace":"default","object":{"apiVersion":"cmf.confluent.io/v1","kind":"Savepoint","spec":{"application":"orders"}}}}`))
 	f.Add(uint8(1), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"2","operation":"DELETE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"default","name":"orders"}}`))
@@ -95,8 +104,11 @@ func FuzzAdmission(f *testing.F) {
 		var review admissionv1.AdmissionReview
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &review), "well-formed JSON: %s", rec.Body.String())
 		require.NotNil(t, review.Response)
-		var sent admissionv1.AdmissionReview
-		if json.Unmarshal(body, &sent) == nil && sent.Request != nil {
+		// Read the body as the webhook does (case-sensitive JSON, or YAML;
+		// v1 or v1beta1, or no apiVersion at all).
+		var sent unversionedReview
+		sent.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
+		if _, _, err := reviews.Decode(body, nil, &sent); err == nil && sent.Request != nil {
 			assert.Equal(t, sent.Request.UID, review.Response.UID, "the answer names the request")
 		}
 		if !review.Response.Allowed {
@@ -109,11 +121,17 @@ func FuzzAdmission(f *testing.F) {
 		if review.Response.Result != nil {
 			answer += "\n" + review.Response.Result.Message
 		}
-		secrets.requireNotLeaked(t, env, sent.Request, body, strings.TrimSpace(answer))
+		secrets.requireNotLeaked(t, env, sent.Request, strings.TrimSpace(answer))
 		if review.Response.Allowed {
 			requireNotAllowed(t, decoder, path, sent.Request)
 		}
 	})
+}
+
+// unversionedReview is an AdmissionReview the deserializer fills whatever
+// version the body names, as controller-runtime's webhook reads it.
+type unversionedReview struct {
+	admissionv1.AdmissionReview
 }
 
 // secrets are objects of namespace "secret", which no fuzzed user is bound to.
@@ -143,13 +161,13 @@ func secretFixtures(f *testing.F, env *controlplane.Env, cache client.Reader) *s
 
 // requireNotLeaked fails when answer tells a secret that the request did
 // not itself carry to a user who may not read it.
-func (s *secrets) requireNotLeaked(t *testing.T, env *controlplane.Env, req *admissionv1.AdmissionRequest, body []byte, answer string) {
+func (s *secrets) requireNotLeaked(t *testing.T, env *controlplane.Env, req *admissionv1.AdmissionRequest, answer string) {
 	for _, secret := range []struct{ value, resource, name string }{
 		{s.savepointPath, "savepoints", "nightly"},
 		{s.savepointUID, "savepoints", "nightly"},
 		{s.detachedPath, "detachedsavepoints", "secret-golden"},
 	} {
-		if !strings.Contains(answer, secret.value) || carries(body, secret.value) {
+		if !strings.Contains(answer, secret.value) || carries(req, secret.value) {
 			continue
 		}
 		extra := map[string]authorizationv1.ExtraValue{}
@@ -167,15 +185,16 @@ func (s *secrets) requireNotLeaked(t *testing.T, env *controlplane.Env, req *adm
 	}
 }
 
-// carries reports whether the request body holds value, however its JSON
+// carries reports whether the request holds value, however its JSON
 // escapes it.
-func carries(body []byte, value string) bool {
-	if bytes.Contains(body, []byte(value)) {
-		return true
+func carries(req *admissionv1.AdmissionRequest, value string) bool {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return false
 	}
 	var decoded any
-	if json.Unmarshal(body, &decoded) != nil {
-		return false
+	if json.Unmarshal(raw, &decoded) != nil {
+		return bytes.Contains(raw, []byte(value))
 	}
 	var canonical bytes.Buffer
 	enc := json.NewEncoder(&canonical)
