@@ -6,8 +6,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The build's version, as `make build` stamps it:
+#   docker build --build-arg VERSION=$(git describe --tags) --build-arg COMMIT=$(git rev-parse --short HEAD) .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/savepoint-manager ./cmd/savepoint-manager
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w \
+      -X github.com/kubectl-savepoint/kubectl-savepoint/internal/version.Version=${VERSION} \
+      -X github.com/kubectl-savepoint/kubectl-savepoint/internal/version.Commit=${COMMIT}" \
+    -o /out/savepoint-manager ./cmd/savepoint-manager
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/savepoint-manager /savepoint-manager

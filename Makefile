@@ -7,8 +7,10 @@ PKGS  := ./...
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/kubectl-savepoint/kubectl-savepoint/plugin.version=$(VERSION) \
-           -X github.com/kubectl-savepoint/kubectl-savepoint/plugin.commit=$(COMMIT)
+# Both binaries print them (kubectl savepoint version, savepoint-manager
+# --version and its log); the manager publishes its own for the plugin.
+LDFLAGS := -X github.com/kubectl-savepoint/kubectl-savepoint/internal/version.Version=$(VERSION) \
+           -X github.com/kubectl-savepoint/kubectl-savepoint/internal/version.Commit=$(COMMIT)
 
 # The tests' control plane (kube-apiserver, kube-controller-manager, etcd,
 # kubectl), built from the Go module proxy by e2e/tools/build.sh and cached
@@ -43,12 +45,12 @@ test-unit: ## Run only the tests that need no control plane and no Flink.
 	$(GO) tool gotestsum --format testname -- -short $(TEST_FLAGS) $(PKGS)
 
 .PHONY: generate
-generate: ## Regenerate deepcopy functions and CRDs from api/, webhook configurations from webhook/.
+generate: ## Regenerate deepcopy functions and CRDs from api/, webhook configurations from webhook/, the manager's RBAC from its markers.
 	$(GO) tool controller-gen object paths=./api/...
 	rm -f manifests/crd/cmf.confluent.io_*.yaml
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=manifests/crd
 	$(GO) tool controller-gen webhook paths=./internal/webhook/... output:webhook:dir=manifests/webhook
-	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./internal/controller/... output:rbac:dir=manifests/rbac
+	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths="{./internal/controller/...,./internal/manager/...}" output:rbac:dir=manifests/rbac
 
 .PHONY: verify-generated
 verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) are stale.
@@ -57,7 +59,7 @@ verify-generated: ## Fail when the committed generated files (deepcopy, CRDs) ar
 	$(GO) tool controller-gen crd:crdVersions=v1 paths=./api/... output:crd:dir=$$tmp/crd && \
 	$(GO) tool controller-gen webhook paths=./internal/webhook/... output:webhook:dir=$$tmp/webhook && \
 	diff -u manifests/webhook/manifests.yaml $$tmp/webhook/manifests.yaml && \
-	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths=./internal/controller/... output:rbac:dir=$$tmp/rbac && \
+	$(GO) tool controller-gen rbac:roleName=savepoint-manager paths="{./internal/controller/...,./internal/manager/...}" output:rbac:dir=$$tmp/rbac && \
 	diff -u manifests/rbac/role.yaml $$tmp/rbac/role.yaml && \
 	diff -u api/v1/zz_generated.deepcopy.go $$tmp/object/zz_generated.deepcopy.go && \
 	diff -ru -x kustomization.yaml manifests/crd $$tmp/crd || \

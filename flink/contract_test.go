@@ -66,6 +66,17 @@ func TestContract(t *testing.T) {
 		_, err = client.JobState(ctx, "00000000000000000000000000000000")
 		assert.ErrorIs(t, err, flink.ErrJobNotFound)
 		capture(t, "job-status-unknown", "GET", cluster.RESTURL+"/jobs/00000000000000000000000000000000/status", "")
+		capture(t, "job-status-running", "GET", cluster.RESTURL+"/jobs/"+job+"/status", "")
+		capture(t, "job-details-running", "GET", cluster.RESTURL+"/jobs/"+job, "")
+		_, err = client.Job(ctx, "00000000000000000000000000000000")
+		assert.ErrorIs(t, err, flink.ErrJobNotFound)
+		capture(t, "job-details-unknown", "GET", cluster.RESTURL+"/jobs/00000000000000000000000000000000", "")
+
+		// A trigger Flink forgot is looked for in the job's history; a job
+		// it does not know has none.
+		_, err = client.Checkpoints(ctx, "00000000000000000000000000000000")
+		assert.ErrorIs(t, err, flink.ErrJobNotFound)
+		capture(t, "checkpoints-unknown-job", "GET", cluster.RESTURL+"/jobs/00000000000000000000000000000000/checkpoints", "")
 	})
 
 	t.Run("CANONICAL and NATIVE savepoints complete with _metadata at the location", func(t *testing.T) {
@@ -121,6 +132,27 @@ func TestContract(t *testing.T) {
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Len(t, entries, 1, "one savepoint directory")
+	})
+
+	t.Run("a trigger is accepted with 202 and is IN_PROGRESS until it completes", func(t *testing.T) {
+		dir := t.TempDir()
+		// A savepoint takes tens of milliseconds here: the status asked right
+		// after the trigger catches it IN_PROGRESS on most tries.
+		for i := 0; ; i++ {
+			trigger := flink.TriggerIDFor(t.Name(), strconv.Itoa(i))
+			status, _ := capture(t, "savepoint-trigger-accepted", "POST", cluster.RESTURL+"/jobs/"+job+"/savepoints",
+				`{"target-directory":"`+dir+`","triggerId":"`+trigger+`"}`)
+			require.Equal(t, http.StatusAccepted, status)
+			status, data := raw(t, "GET", cluster.RESTURL+"/jobs/"+job+"/savepoints/"+trigger, "")
+			if bytes.Contains(data, []byte(`"IN_PROGRESS"`)) {
+				keep(t, "savepoint-status-in-progress", status, data)
+				op, err := client.SavepointStatus(ctx, job, trigger)
+				require.NoError(t, err)
+				assert.True(t, op.State == flink.OperationInProgress || op.Succeeded(), "state %s, failure %v", op.State, op.Failure)
+				break
+			}
+			require.Less(t, i, 20, "no status IN_PROGRESS caught in 20 triggers: %s", data)
+		}
 	})
 
 	t.Run("the checkpoint history lists a savepoint, for a trigger Flink has forgotten", func(t *testing.T) {
@@ -179,6 +211,13 @@ func TestContract(t *testing.T) {
 		assert.NoDirExists(t, flinkharness.LocalPath(op.Location))
 		capture(t, "savepoint-disposal-completed", "GET", cluster.RESTURL+"/savepoint-disposal/"+trigger, "")
 
+		status, _ := capture(t, "savepoint-disposal-accepted", "POST", cluster.RESTURL+"/savepoint-disposal", `{"savepoint-path":"`+op.Location+`"}`)
+		assert.Equal(t, http.StatusOK, status, "a disposal is answered 200, not 202")
+		unknown := flink.TriggerIDFor(t.Name(), "unknown")
+		_, err := client.DisposalStatus(ctx, unknown)
+		assert.ErrorIs(t, err, flink.ErrTriggerNotFound)
+		capture(t, "savepoint-disposal-unknown-trigger", "GET", cluster.RESTURL+"/savepoint-disposal/"+unknown, "")
+
 		again, trigger := dispose(t, client, op.Location)
 		capture(t, "savepoint-disposal-missing-path", "GET", cluster.RESTURL+"/savepoint-disposal/"+trigger, "")
 		require.Error(t, again.Failure)
@@ -225,6 +264,17 @@ func TestContract(t *testing.T) {
 			state, err := client.JobState(ctx, job)
 			return state == "FINISHED", err
 		})
+		capture(t, "job-status-finished", "GET", cluster.RESTURL+"/jobs/"+job+"/status", "")
+		// GET /jobs/{id} is cached for web.refresh-interval: wait for its end-time.
+		waitFor(t, 20*time.Second, 100*time.Millisecond, func() (bool, error) {
+			details, err := client.Job(ctx, job)
+			return err == nil && details.State == "FINISHED" && details.EndTime > 0, err
+		})
+		capture(t, "job-details-finished", "GET", cluster.RESTURL+"/jobs/"+job, "")
+		// A stop of a job that ended is accepted too; its status fails.
+		status, _ := capture(t, "stop-accepted", "POST", cluster.RESTURL+"/jobs/"+job+"/stop",
+			`{"targetDirectory":"`+dir+`","triggerId":"`+flink.TriggerIDFor(t.Name(), "again")+`"}`)
+		assert.Equal(t, http.StatusAccepted, status)
 
 		// A savepoint of a job that no longer runs fails; the kind says so.
 		late := flink.TriggerIDFor(t.Name(), "late")
@@ -418,11 +468,17 @@ func raw(t *testing.T, method, url, body string) (int, []byte) {
 func capture(t *testing.T, name, method, url, body string) (int, []byte) {
 	t.Helper()
 	status, data := raw(t, method, url, body)
+	keep(t, name, status, data)
+	return status, data
+}
+
+// keep writes an answer under testdata/recorded/ with -record.
+func keep(t *testing.T, name string, status int, data []byte) {
+	t.Helper()
 	if *record {
 		dir := filepath.Join("testdata", "recorded")
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".status"), []byte(strconv.Itoa(status)+"\n"), 0o644))
 	}
-	return status, data
 }

@@ -71,6 +71,16 @@ var activeJobStates = map[string]bool{
 	"FAILING": true, "CANCELLING": true, "RECONCILING": true,
 }
 
+// JobEnded reports whether a job state is final: the job runs no more and no
+// savepoint can be taken of it.
+func JobEnded(state string) bool {
+	switch state {
+	case "FINISHED", "CANCELED", "FAILED", "SUSPENDED":
+		return true
+	}
+	return false
+}
+
 // JobDetails is GET /jobs/{id} (cached for web.refresh-interval).
 type JobDetails struct {
 	ID        string `json:"jid"`

@@ -8,7 +8,7 @@
 #
 # `make dist` runs it. Environment:
 #   VERSION   the release tag, a semantic version with a leading v (krew's rule)
-#   LDFLAGS   -ldflags for go build (the Makefile's: stamps plugin.version/commit)
+#   LDFLAGS   -ldflags for go build (the Makefile's: stamps internal/version's Version and Commit)
 #   DIST_DIR  output folder (default: dist/ at the repository's root)
 #   GO        the go command (default: go)
 #   DIST_JOBS platforms built at once (default: 2)

@@ -22,10 +22,9 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
 const managerNamespace = "savepoint-system"
@@ -106,14 +105,11 @@ func TestManagerRBAC(t *testing.T) {
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + managerNamespace, "system:authenticated"},
 	}
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName}); err != nil {
-			return err
-		}
-		// A second run in one process (go test -count) sets them up again.
-		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
+		return manager.Setup(ctx, mgr, manager.Config{
+			Namespace: managerNamespace, ServiceAccount: "savepoint-manager",
+			// A second run in one process (go test -count) sets them up again.
+			Controllers: controller.Options{SkipNameValidation: true},
+		})
 	}, func(o *ctrl.Options) {
 		o.LeaderElection = true
 		o.LeaderElectionID = "savepoint-manager.cmf.confluent.io"

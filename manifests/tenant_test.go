@@ -20,9 +20,8 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
 // TestTenantDetach runs the webhook and the controllers with only the
@@ -46,13 +45,10 @@ func TestTenantDetach(t *testing.T) {
 
 	sa := actingAs(env, "system:serviceaccount:"+managerNamespace+":savepoint-manager", "system:serviceaccounts", "system:serviceaccounts:"+managerNamespace)
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName}); err != nil {
-			return err
-		}
-		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
+		return manager.Setup(ctx, mgr, manager.Config{
+			Namespace: managerNamespace, ServiceAccount: "savepoint-manager",
+			Controllers: controller.Options{SkipNameValidation: true},
+		})
 	})
 	manager, err := client.New(sa, client.Options{Scheme: env.Scheme})
 	require.NoError(t, err)

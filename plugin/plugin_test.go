@@ -22,10 +22,9 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 	"github.com/kubectl-savepoint/kubectl-savepoint/plugin"
 )
 
@@ -42,13 +41,7 @@ func start(t *testing.T) *system {
 	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
 	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
 	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"}); err != nil {
-			return err
-		}
-		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
+		return manager.Setup(ctx, mgr, manager.Config{Namespace: "savepoint-system", Controllers: controller.Options{SkipNameValidation: true}})
 	})
 	// A default savepoint directory, for savepoints taken without --path
 	// (start --savepoint-first takes one as `create -a APP` does).

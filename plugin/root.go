@@ -35,8 +35,8 @@ take, list, detach, import, delete and start from savepoints.`,
 			cobra.CommandDisplayNameAnnotation: "kubectl savepoint",
 		},
 	}
-	// kubectl's flags, but -s is --statement here (as in the seed's CLI),
-	// so --server keeps only its long form.
+	// kubectl's flags, but -s is --statement here (beside -a for
+	// --application), so --server keeps only its long form.
 	kubectlFlags := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
 	configFlags.AddFlags(kubectlFlags)
 	kubectlFlags.VisitAll(func(flag *pflag.Flag) {
@@ -45,17 +45,17 @@ take, list, detach, import, delete and start from savepoints.`,
 		}
 		cmd.PersistentFlags().AddFlag(flag)
 	})
-	f := &cmdutil.Factory{ConfigFlags: configFlags, IOStreams: streams}
+	f := cmdutil.NewFactory(configFlags)
 	cmd.AddCommand(
-		create.NewCmd(f),
-		list.NewCmd(f),
-		deletecmd.NewCmd(f),
-		detach.NewCmd(f),
-		importcmd.NewCmd(f),
-		abandon.NewCmd(f),
-		wait.NewCmd(f),
-		describe.NewCmd(f),
-		start.NewCmd(f),
+		create.NewCmd(f, streams),
+		list.NewCmd(f, streams),
+		deletecmd.NewCmd(f, streams),
+		detach.NewCmd(f, streams),
+		importcmd.NewCmd(f, streams),
+		abandon.NewCmd(f, streams),
+		wait.NewCmd(f, streams),
+		describe.NewCmd(f, streams),
+		start.NewCmd(f, streams),
 		NewCmdVersion(configFlags, streams),
 	)
 	return cmd

@@ -30,6 +30,8 @@ const (
 	ReasonDeleted        = "Deleted"
 	ReasonParentNotFound = "ParentNotFound"
 	ReasonJobNotRunning  = "JobNotRunning"
+	// ReasonJobGone: the job went away while its savepoint was in flight.
+	ReasonJobGone = "JobGone"
 	// ReasonBadRestURL: the parent's JobManager URL is not a usable URL.
 	ReasonBadRestURL = "BadRestURL"
 	// ReasonDisposalPending (ClusterReachable): a deleted savepoint's data

@@ -6,7 +6,6 @@ import (
 	"cmp"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,14 +14,14 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
@@ -45,6 +44,7 @@ type flags struct {
 	retentionNS      string
 	jarCacheDir      string
 	certDNSNames     string
+	version          bool
 }
 
 func main() {
@@ -66,9 +66,14 @@ func main() {
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
+	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if f.version {
+		fmt.Println(version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	if err := run(f); err != nil {
@@ -95,7 +100,7 @@ func run(f flags) error {
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,
-		LeaderElectionID:        "savepoint-manager.cmf.confluent.io",
+		LeaderElectionID:        manager.LeaderElectionID,
 		LeaderElectionNamespace: f.namespace,
 		// A stopping leader hands over at once instead of after the lease expires.
 		LeaderElectionReleaseOnCancel: true,
@@ -103,64 +108,27 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	ctx := ctrl.SetupSignalHandler()
-	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		return err
+	cfg := manager.Config{
+		Namespace:      f.namespace,
+		ServiceAccount: f.serviceAccount,
+		Controllers: controller.Options{
+			RestURLTemplate:    f.restURLTemplate,
+			JarCacheDir:        f.jarCacheDir,
+			BulkDeletePolicy:   controller.BulkDeletePolicy(f.bulkDeletePolicy),
+			RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
+		},
 	}
-	if err := controller.Setup(mgr, controller.Options{
-		RestURLTemplate:    f.restURLTemplate,
-		JarCacheDir:        f.jarCacheDir,
-		BulkDeletePolicy:   controller.BulkDeletePolicy(f.bulkDeletePolicy),
-		RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
-	}); err != nil {
-		return fmt.Errorf("set up the controllers: %w", err)
-	}
-	certsReady := make(<-chan struct{})
 	if f.certRotation {
-		if certsReady, err = savepointwebhook.AddCertRotation(ctx, mgr, savepointwebhook.CertOptions{
-			Namespace: f.namespace, SecretName: f.certSecret, ServiceName: f.webhookService, CertDir: f.certDir,
+		cfg.CertRotation = &savepointwebhook.CertOptions{
+			SecretName: f.certSecret, ServiceName: f.webhookService, CertDir: f.certDir,
 			ExtraDNSNames:  splitList(f.certDNSNames),
 			MutatingConfig: f.mutatingConfig, ValidatingConfig: f.validatingConfig,
-		}); err != nil {
-			return err
 		}
-	} else {
-		ready := make(chan struct{})
-		close(ready)
-		certsReady = ready
 	}
-	// The webhook server starts when its first handler is registered: only
-	// once its certificates exist.
-	webhookErr := make(chan error, 1)
-	go func() {
-		select {
-		case <-certsReady:
-			webhookErr <- savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{
-				ClaimNamespace: f.namespace,
-				ManagerUser:    "system:serviceaccount:" + f.namespace + ":" + f.serviceAccount,
-			})
-		case <-ctx.Done():
-		}
-	}()
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+	ctx := ctrl.SetupSignalHandler()
+	if err := manager.Setup(ctx, mgr, cfg); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
-		select {
-		case <-certsReady:
-			return mgr.GetWebhookServer().StartedChecker()(req)
-		default:
-			return fmt.Errorf("waiting for the webhook's certificates")
-		}
-	}); err != nil {
-		return err
-	}
-	go func() {
-		if err := <-webhookErr; err != nil {
-			ctrl.Log.Error(err, "set up the webhook")
-			os.Exit(1)
-		}
-	}()
 	return mgr.Start(ctx)
 }
 

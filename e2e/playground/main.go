@@ -1,12 +1,14 @@
 // Command playground runs kubectl-savepoint locally, for real: a control
 // plane (kube-apiserver and etcd, its data kept under .cache/playground, and
 // kube-controller-manager for namespace deletion, garbage collection and
-// ClusterRole aggregation), the CRDs and webhook configurations, the manager (webhook and controllers)
-// serving locally, a real Flink session cluster with its SQL Gateway as the
-// ComputePool "local", a demo FlinkApplication and a demo Statement whose
-// jobs run there. It prints what to paste, then runs until Ctrl-C.
+// ClusterRole aggregation) with the CRDs, the webhook configurations and
+// manifests/rbac, the savepoint-manager binary that `make build` builds
+// (run as its service account, with the flags a user passes, its log
+// streamed here), a real Flink session cluster with its SQL Gateway as the
+// ComputePool "local", and a demo FlinkApplication and a demo Statement
+// whose jobs run there. It prints what to paste, then runs until Ctrl-C.
 //
-//	make dev   # or: go run ./e2e/playground
+//	make dev   # or: make build && go run ./e2e/playground
 package main
 
 import (
@@ -14,9 +16,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,34 +35,38 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
-	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
 const (
-	managerNamespace = "savepoint-system"
-	demoNamespace    = "default"
+	managerNamespace      = "savepoint-system"
+	managerServiceAccount = "savepoint-manager"
+	demoNamespace         = "default"
+	// The webhook configurations as envtest installs them from
+	// manifests/webhook: by the names controller-gen gives them (on a
+	// cluster the kustomization renames them savepoint-manager-mutating
+	// and -validating, the manager's defaults), reaching the manager at
+	// https://localhost:<port>/<path>.
+	mutatingConfig   = "mutating-webhook-configuration"
+	validatingConfig = "validating-webhook-configuration"
 )
 
 func main() {
 	dir := flag.String("dir", "", "Folder for the playground's state (default: .cache/playground in the repository).")
+	managerBinary := flag.String("manager-binary", "", "The savepoint-manager binary to run (default: bin/savepoint-manager in the repository, which `make build` builds).")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.WarnLevel)))
-	if err := run(*dir); err != nil {
+	if err := run(*dir, *managerBinary); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string) error {
+func run(dir, managerBinary string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root, err := controlplane.FindRepoRoot()
@@ -65,6 +75,13 @@ func run(dir string) error {
 	}
 	if dir == "" {
 		dir = filepath.Join(root, ".cache", "playground")
+	}
+	if managerBinary == "" {
+		managerBinary = filepath.Join(root, "bin", "savepoint-manager")
+	}
+	// Now, not after minutes of starting the rest.
+	if _, err := os.Stat(managerBinary); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no savepoint-manager binary at %s: run `make build` first (`make dev` does), or name one with --manager-binary", managerBinary)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "etcd"), 0o755); err != nil {
 		return err
@@ -82,8 +99,12 @@ func run(dir string) error {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "manifests", "crd")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                controlplane.NewScheme(),
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "manifests", "webhook")}},
-		ControlPlane:          envtest.ControlPlane{Etcd: &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}},
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join(root, "manifests", "webhook")},
+			// The manager's own serving certificate names DNS names only.
+			LocalServingHostExternalName: "localhost",
+		},
+		ControlPlane: envtest.ControlPlane{Etcd: &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}},
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -93,16 +114,8 @@ func run(dir string) error {
 		step("stopping the control plane")
 		_ = env.Stop()
 	}()
-	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return err
-	}
-	kubeconfig, err := admin.KubeConfig()
-	if err != nil {
-		return err
-	}
 	kubeconfigPath := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+	if err := writeKubeconfig(env, envtest.User{Name: "admin", Groups: []string{"system:masters"}}, kubeconfigPath); err != nil {
 		return err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
@@ -129,37 +142,11 @@ func run(dir string) error {
 	if err := ensure(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}); err != nil {
 		return err
 	}
-
-	step("starting the manager (webhook on %s:%d, controllers)", env.WebhookInstallOptions.LocalServingHost, env.WebhookInstallOptions.LocalServingPort)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  env.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		WebhookServer: webhook.NewServer(webhook.Options{
-			Host: env.WebhookInstallOptions.LocalServingHost, Port: env.WebhookInstallOptions.LocalServingPort,
-			CertDir: env.WebhookInstallOptions.LocalServingCertDir,
-		}),
-	})
-	if err != nil {
-		return err
-	}
-	if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		return err
-	}
-	if err := savepointwebhook.Setup(ctx, mgr, savepointwebhook.Options{ClaimNamespace: managerNamespace}); err != nil {
-		return err
-	}
-	if err := controller.Setup(mgr, controller.Options{}); err != nil {
-		return err
-	}
-	mgrCtx, stopMgr := context.WithCancel(ctx)
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	defer func() {
-		stopMgr()
-		<-mgrDone
-	}()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return errors.New("the manager's cache did not sync")
+	step("applying manifests/rbac: the manager's rights, the users' roles")
+	apply := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), "--kubeconfig", kubeconfigPath,
+		"apply", "--server-side", "--force-conflicts", "-n", managerNamespace, "-k", filepath.Join(root, "manifests", "rbac"))
+	if out, err := apply.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl apply -k manifests/rbac: %w\n%s", err, out)
 	}
 
 	step("starting Flink with its SQL Gateway (the first run builds it with Maven)")
@@ -174,12 +161,43 @@ func run(dir string) error {
 		step("stopping Flink")
 		_ = cluster.Stop()
 	}()
-
-	step("creating ComputePool local, FlinkApplication demo and Statement demo-sql; the manager runs their jobs")
-	if err := demoObjects(ctx, c, cluster); err != nil {
+	// Before the manager starts: on a later run it finds the pool at this
+	// run's Flink at once, and the jobs of the last run gone with theirs.
+	step("creating ComputePool local")
+	if err := demoPool(ctx, c, cluster); err != nil {
 		return err
 	}
-	if err := waitRunning(ctx, c, cluster.RESTURL, step); err != nil {
+
+	managerKubeconfig := filepath.Join(dir, "savepoint-manager.kubeconfig")
+	// Its service account's user name: the webhook knows the manager's own
+	// requests by it, and manifests/rbac grants it the manager's rights.
+	if err := writeKubeconfig(env, envtest.User{
+		Name:   "system:serviceaccount:" + managerNamespace + ":" + managerServiceAccount,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + managerNamespace},
+	}, managerKubeconfig); err != nil {
+		return err
+	}
+	args := managerArgs(dir, managerKubeconfig, env.WebhookInstallOptions.LocalServingPort)
+	step("starting the manager: %s %s", managerBinary, strings.Join(args, " "))
+	mgr, err := startManager(managerBinary, args, os.Stderr, "savepoint-manager: ")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		step("stopping the manager")
+		if err := mgr.stop(); err != nil {
+			step("the manager: %v", err)
+		}
+	}()
+	if err := waitAdmission(ctx, c, mgr); err != nil {
+		return err
+	}
+
+	step("creating FlinkApplication demo and Statement demo-sql; the manager runs their jobs")
+	if err := demoParents(ctx, c, cluster); err != nil {
+		return err
+	}
+	if err := waitRunning(ctx, c, cluster.RESTURL, mgr, step); err != nil {
 		return err
 	}
 
@@ -191,21 +209,88 @@ The playground runs. In another shell:
   kubectl savepoint create -a demo --wait
   kubectl savepoint create -s demo-sql --wait
   kubectl savepoint list
+  kubectl savepoint version
 
 Flink's dashboard: %s   SQL Gateway: %s
+The manager is %s (pid %d); its log is the lines above marked savepoint-manager:.
 Ctrl-C stops everything; the next run keeps the resources (savepoint data in %s).
 playground ready
-`, kubeconfigPath, filepath.Join(root, "bin"), assets, cluster.RESTURL, cluster.SQLGatewayURL, filepath.Join(dir, "savepoints"))
+`, kubeconfigPath, filepath.Join(root, "bin"), assets, cluster.RESTURL, cluster.SQLGatewayURL, managerBinary, mgr.cmd.Process.Pid, filepath.Join(dir, "savepoints"))
 
 	select {
 	case <-ctx.Done():
-	case err := <-mgrDone:
-		return fmt.Errorf("the manager stopped: %w", err)
+	case <-mgr.Exited():
+		return fmt.Errorf("the manager stopped: %v (its log is above)", mgr.Err())
 	case <-cluster.Exited():
 		return fmt.Errorf("the Flink cluster stopped:\n%s", cluster.OutputTail(20))
 	}
 	step("stopping")
 	return nil
+}
+
+// managerArgs are the flags a user passes to run the manager outside a
+// pod against the playground's control plane.
+func managerArgs(dir, kubeconfig string, webhookPort int) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--namespace=" + managerNamespace,
+		"--service-account=" + managerServiceAccount,
+		// The manager makes its own certificates (--cert-rotation, the
+		// default), kept in a Secret across runs; the API server calls the
+		// webhook at https://localhost:<port>.
+		"--webhook-port=" + strconv.Itoa(webhookPort),
+		"--cert-dir=" + filepath.Join(dir, "webhook-certs"),
+		"--cert-extra-dns-names=localhost",
+		"--mutating-webhook-configuration=" + mutatingConfig,
+		"--validating-webhook-configuration=" + validatingConfig,
+		"--jar-cache-dir=" + filepath.Join(dir, "jars"),
+		// Off: fixed ports would clash with a second playground (its test
+		// runs one while `make dev` may run another).
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=0",
+		"--zap-encoder=console",
+	}
+}
+
+// writeKubeconfig writes a kubeconfig of a new user of the control plane.
+func writeKubeconfig(env *envtest.Environment, user envtest.User, path string) error {
+	u, err := env.AddUser(user, nil)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", user.Name, err)
+	}
+	kubeconfig, err := u.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig of %s: %w", user.Name, err)
+	}
+	return os.WriteFile(path, kubeconfig, 0o600)
+}
+
+// waitAdmission waits until the API server reaches the manager's webhook,
+// trusting its certificate: a dry-run Savepoint of an application that
+// does not exist is denied by the webhook itself. The manager first makes
+// its CA and serving certificate (kept in a Secret across runs) and puts
+// the CA into the webhook configurations.
+func waitAdmission(ctx context.Context, c client.Client, mgr *managerProcess) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	probe := &cmfv1.Savepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "playground-admission-probe"},
+		Spec:       cmfv1.SavepointSpec{Application: "playground-admission-probe"},
+	}
+	var err error
+	for {
+		err = c.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		if err != nil && strings.Contains(err.Error(), "denied the request") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the API server does not reach the manager's webhook: %v", err)
+		case <-mgr.Exited():
+			return fmt.Errorf("the manager exited: %v (its log is above)", mgr.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // demoStatement is the demo Statement's SQL: its tables, then the job.
@@ -214,11 +299,9 @@ const demoStatement = `CREATE TEMPORARY TABLE clicks (region STRING, n BIGINT)
 CREATE TEMPORARY TABLE clicks_per_region (region STRING, total BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO clicks_per_region SELECT region, SUM(n) FROM clicks GROUP BY region;`
 
-// demoObjects creates (or, on a later run, updates) the ComputePool, the
-// application and the statement. The manager runs their jobs on the pool;
-// on a later run, with a new Flink, it redeploys them from their latest
-// savepoints.
-func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Cluster) error {
+// demoPool creates (or, on a later run, points at this run's Flink) the
+// ComputePool local.
+func demoPool(ctx context.Context, c client.Client, cluster *flinkharness.Cluster) error {
 	pool := &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "local"}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, pool, func() error {
 		pool.Spec = cmfv1.ComputePoolSpec{RestURL: cluster.RESTURL, SQLGatewayURL: cluster.SQLGatewayURL}
@@ -226,6 +309,14 @@ func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Clu
 	}); err != nil {
 		return fmt.Errorf("compute pool: %w", err)
 	}
+	return nil
+}
+
+// demoParents creates (or, on a later run, updates) the application and
+// the statement; the webhook admits them. The manager runs their jobs on
+// the pool; on a later run, with a new Flink, it deploys them again from
+// their latest savepoints.
+func demoParents(ctx context.Context, c client.Client, cluster *flinkharness.Cluster) error {
 	app := &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "demo"}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, app, func() error {
 		app.Spec.ComputePoolName = "local"
@@ -251,7 +342,7 @@ func demoObjects(ctx context.Context, c client.Client, cluster *flinkharness.Clu
 }
 
 // waitRunning waits until the manager runs both demo jobs.
-func waitRunning(ctx context.Context, c client.Client, restURL string, step func(string, ...any)) error {
+func waitRunning(ctx context.Context, c client.Client, restURL string, mgr *managerProcess, step func(string, ...any)) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	fc, err := flink.New(restURL, flink.Options{})
@@ -269,6 +360,8 @@ func waitRunning(ctx context.Context, c client.Client, restURL string, step func
 			return nil
 		}
 		select {
+		case <-mgr.Exited():
+			return fmt.Errorf("the manager exited: %v (its log is above)", mgr.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("the demo jobs did not start: application %q (%s), statement %q (%s); see kubectl describe fapp demo / fstmt demo-sql",
 				app.Status.LifecycleState, app.Status.Error, stmt.Status.Phase, stmt.Status.Error)

@@ -17,16 +17,20 @@ import (
 )
 
 // TestPlayground starts the playground as `make dev` does, takes one
-// savepoint through the plugin, deletes a namespace, and stops it with
-// Ctrl-C.
+// savepoint through the plugin, asks which manager runs, deletes a
+// namespace, and stops it with Ctrl-C.
 func TestPlayground(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole playground; run it with `make test`")
 	}
 	root := controlplane.RepoRoot(t)
 	bin := t.TempDir()
-	for pkg, name := range map[string]string{"./e2e/playground": "playground", "./cmd/kubectl-savepoint": "kubectl-savepoint"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(bin, name), pkg)
+	// The binaries `make build` builds, stamped as it stamps them, and the
+	// playground, which runs the manager from here (--manager-binary): a
+	// fresh clone needs no `make build` first.
+	ldflags := "-X github.com/kubectl-savepoint/kubectl-savepoint/internal/version.Version=" + testVersion
+	for pkg, name := range map[string]string{"./e2e/playground": "playground", "./cmd/kubectl-savepoint": "kubectl-savepoint", "./cmd/savepoint-manager": "savepoint-manager"} {
+		build := exec.Command("go", "build", "-ldflags", ldflags, "-o", filepath.Join(bin, name), pkg)
 		build.Dir = root
 		out, err := build.CombinedOutput()
 		require.NoError(t, err, string(out))
@@ -50,6 +54,10 @@ func TestPlayground(t *testing.T) {
 	require.NotEmpty(t, saved)
 	out = run("kubectl-savepoint", "create", "-s", "demo-sql", "--wait")
 	assert.Contains(t, out, "COMPLETED")
+	// The manager that runs is the binary built above.
+	out = run("kubectl-savepoint", "version")
+	assert.Contains(t, out, "Client Version: "+testVersion+" ")
+	assert.Contains(t, out, "Manager Version: "+testVersion+" ")
 	// kube-controller-manager runs beside the API server: a deleted
 	// namespace is emptied and goes away (kubectl waits until it has).
 	run("kubectl", "create", "namespace", "scratch")
@@ -74,13 +82,16 @@ func TestPlayground(t *testing.T) {
 	stopPlayground(t)
 }
 
+// testVersion is stamped into the binaries the test builds.
+const testVersion = "v0.0.0-playground.test"
+
 var playground *exec.Cmd
 
 // startPlayground starts the playground and returns the KUBECONFIG and the
 // kubectl folder it printed.
 func startPlayground(t *testing.T, bin, state, root string) (string, string) {
 	t.Helper()
-	pg := exec.Command(filepath.Join(bin, "playground"), "--dir", state)
+	pg := exec.Command(filepath.Join(bin, "playground"), "--dir", state, "--manager-binary", filepath.Join(bin, "savepoint-manager"))
 	pg.Dir = root
 	pg.Stderr = os.Stderr
 	stdout, err := pg.StdoutPipe()

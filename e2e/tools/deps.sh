@@ -2,7 +2,7 @@
 # The dependency directions `make lint` keeps: api/v1 and flink import nothing
 # of ours (flink may use api/v1's words only through its callers); nothing
 # imports plugin/ or cmd/; the webhook and the controllers never import each
-# other. Prints each broken rule and fails.
+# other; rules decides and does not fetch (it imports only api/v1 and flink). Prints each broken rule and fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 m=$(go list -m)
@@ -18,6 +18,7 @@ forbid() { # forbid PKG PATTERN WHY
 }
 forbid "$m/api/v1" "." "api/v1 is the bottom layer"
 forbid "$m/flink" "." "flink is the bottom layer"
+forbid "$m/internal/rules" "^$m/(internal|plugin|cmd|e2e)" "rules decides; it does not fetch (the cache plumbing is internal/index)"
 for p in $(go list ./... | grep -v "^$m/plugin\$" | grep -v "^$m/cmd/" | grep -v "^$m/e2e/"); do
   forbid "$p" "^$m/(plugin|cmd/)" "nothing imports the plugin's root or a binary"
 done

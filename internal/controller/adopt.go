@@ -13,7 +13,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
 // adoption is a savepoint taken for a parent outside a Savepoint resource:
@@ -53,7 +53,7 @@ func adoptedName(parent string, origin cmfv1.SavepointOrigin, path string) strin
 // an explicit delete disposes its data, a detach keeps it.
 func adopt(ctx context.Context, c client.Client, a adoption) (string, bool, error) {
 	var list cmfv1.SavepointList
-	if err := c.List(ctx, &list, client.InNamespace(a.Namespace), client.MatchingFields{rules.IndexParent: rules.ParentKey(a.Kind, a.Parent)}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(a.Namespace), client.MatchingFields{index.Parent: index.ParentKey(a.Kind, a.Parent)}); err != nil {
 		return "", false, err
 	}
 	want := flink.NormalizePath(a.Path)

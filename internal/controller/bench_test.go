@@ -18,7 +18,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
@@ -34,7 +34,7 @@ func BenchmarkSavepointLifecycle(b *testing.B) {
 	cluster := flinkharness.Start(ctx, b, flinkharness.Options{JobName: "orders"})
 	proxy := flinkharness.NewFaultProxy(b, cluster.RESTURL)
 	_, _ = env.StartManager(b, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
 )
 
 // Prometheus metrics, served on the manager's /metrics.
@@ -32,6 +33,14 @@ var (
 		Help: "Failed JobManager REST calls by operation.",
 	}, []string{"operation"})
 )
+
+// countRESTError counts the JobManager REST call that an outcome of the
+// savepoint-operation protocol says failed.
+func countRESTError(o flinkop.Outcome) {
+	if o.Call != "" {
+		restErrors.WithLabelValues(o.Call).Inc()
+	}
+}
 
 func init() {
 	metrics.Registry.MustRegister(savepointsByState, triggerToComplete, disposalFailures, restErrors)

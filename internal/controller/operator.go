@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
@@ -57,7 +58,7 @@ func setupOperator(mgr ctrl.Manager, opts Options) error {
 		client: mgr.GetClient(),
 		cache:  mgr.GetCache(),
 		live:   mgr.GetAPIReader(),
-		lookup: rules.CacheLookup{Cache: mgr.GetClient()},
+		lookup: index.CacheLookup{Cache: mgr.GetClient()},
 		mapper: mgr.GetRESTMapper(),
 		events: mgr.GetEventRecorder("savepoint-manager"),
 	}

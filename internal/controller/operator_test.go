@@ -29,7 +29,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/fko"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
@@ -430,7 +430,7 @@ func testOperatorRBAC(t *testing.T) {
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:savepoint-system", "system:authenticated"},
 	}
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		return controller.Setup(mgr, testOptions)

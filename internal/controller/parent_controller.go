@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
 // parentReconciler keeps a finalizer on a FlinkApplication or Statement while
@@ -58,7 +58,7 @@ func (p *parentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	var attached cmfv1.SavepointList
 	if err := p.client.List(ctx, &attached, client.InNamespace(req.Namespace),
-		client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, req.Name)}); err != nil {
+		client.MatchingFields{index.Parent: index.ParentKey(p.kind, req.Name)}); err != nil {
 		return ctrl.Result{}, err
 	}
 	has := controllerutil.ContainsFinalizer(parent, cmfv1.ParentFinalizer)

@@ -23,10 +23,9 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
 
 // TestTwoReplicas runs two managers as two replicas would: both serve
@@ -38,13 +37,7 @@ func TestTwoReplicas(t *testing.T) {
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
 
 	setup := func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-			return err
-		}
-		if err := webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"}); err != nil {
-			return err
-		}
-		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
+		return manager.Setup(ctx, mgr, manager.Config{Namespace: "savepoint-system", Controllers: controller.Options{SkipNameValidation: true}})
 	}
 	leaderElection := func(o *ctrl.Options) {
 		o.LeaderElection = true

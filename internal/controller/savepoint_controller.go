@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +26,8 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
 // Options configure the savepoint controller. Zero values take the defaults.
@@ -36,8 +36,9 @@ type Options struct {
 	// rest-url annotation nor a ComputePool says; {name} and {namespace} are
 	// replaced. Default DefaultRestURLTemplate.
 	RestURLTemplate string
-	// BackoffBase is the wait after the first failure, doubled per failure;
-	// default 1s.
+	// BackoffBase is the wait after the first failure, doubled per failure,
+	// and the wait before a JobManager that gave no usable answer is asked
+	// again (by the savepoint and the session controller alike); default 1s.
 	BackoffBase time.Duration
 	// BackoffCap caps the wait between attempts; default 5 minutes.
 	BackoffCap time.Duration
@@ -46,7 +47,10 @@ type Options struct {
 	PollMin, PollMax time.Duration
 	// ForgottenTriggerGrace is how long after a trigger was recorded a 404
 	// from Flink is answered by waiting for its checkpoint history (cached
-	// for web.refresh-interval) rather than by triggering again; default 10s.
+	// for web.refresh-interval) rather than by triggering again; and how
+	// long a trigger's job must have ended before a trigger that Flink still
+	// reports IN_PROGRESS is taken as one that will never complete; default
+	// 10s.
 	ForgottenTriggerGrace time.Duration
 	// SessionPollInterval is how often a running job in session mode is
 	// looked at (its state, savepoints taken outside); default 10s.
@@ -75,14 +79,16 @@ type Options struct {
 	SkipNameValidation bool
 }
 
-// backoff is the capped exponential wait after the n-th failure: of a
-// savepoint trigger, or of a parent's stop.
-func (o *Options) backoff(n int32) time.Duration {
-	wait := o.BackoffBase
-	for i := int32(1); i < n && wait < o.BackoffCap; i++ {
-		wait *= 2
+// protocol is the savepoint-operation protocol with these options' timings:
+// one backoff, one unreachable wait and one poll interval for the
+// savepoint controller and the session controller alike.
+func (o *Options) protocol() flinkop.Protocol {
+	return flinkop.Protocol{
+		Backoff: flinkop.Backoff{Base: o.BackoffBase, Cap: o.BackoffCap},
+		PollMin: o.PollMin, PollMax: o.PollMax,
+		ForgottenTriggerGrace: o.ForgottenTriggerGrace,
+		Now:                   o.Now,
 	}
-	return min(wait, o.BackoffCap)
 }
 
 func (o *Options) defaults() {
@@ -131,7 +137,7 @@ type SavepointReconciler struct {
 }
 
 // Setup registers the savepoint and parent controllers with mgr. They look
-// up with the indexes of rules.AddIndexes, which the caller adds once.
+// up with the indexes of index.Add, which the caller adds once.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	opts.defaults()
 	switch opts.BulkDeletePolicy {
@@ -251,7 +257,7 @@ func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) 
 	}
 
 	attempt := sp.Status.Failures + 1
-	triggerID := flink.TriggerIDFor(string(sp.UID), strconv.Itoa(int(attempt)))
+	triggerID := flinkop.SavepointTriggerID(string(sp.UID), attempt)
 	if err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.State = cmfv1.StateInProgress
 		st.TriggerID = triggerID
@@ -268,90 +274,71 @@ func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) 
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonDeleted, "deleted before its trigger was sent", "")
 	}
 	r.event(sp, corev1.EventTypeNormal, "Triggered", "Trigger", "attempt %d: savepoint of job %s triggered with ID %s", attempt, job, triggerID)
-	return r.send(ctx, sp, fc)
+	// Still IN_PROGRESS when the send had no answer: the next poll finds
+	// out whether it arrived.
+	return r.apply(ctx, sp, r.opts.protocol().Send(ctx, fc, operation(sp, flinkop.ResendAlways)))
 }
 
-// send posts the recorded trigger.
-func (r *SavepointReconciler) send(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (ctrl.Result, error) {
-	_, err := fc.TriggerSavepoint(ctx, sp.Status.JobID, flink.SavepointRequest{
-		TriggerID:       sp.Status.TriggerID,
-		TargetDirectory: sp.Spec.Path,
-		Format:          flink.Format(sp.Spec.FormatType),
-	})
-	if err != nil {
-		restErrors.WithLabelValues("trigger").Inc()
-		if errors.Is(err, flink.ErrUnreachable) {
-			// Still IN_PROGRESS: the next poll finds out whether it arrived.
-			return r.unreachable(ctx, sp, err)
-		}
-		return r.failed(ctx, sp, err)
-	}
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
-}
-
-// poll asks Flink about the recorded trigger.
+// poll asks Flink about the recorded trigger. One that Flink forgot is
+// looked for in the job's checkpoint history and, once the history had
+// time to show it, sent again with the same trigger ID.
 func (r *SavepointReconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	t, fc, _, res, err := r.reach(ctx, sp)
 	if t == nil {
 		return res, err
 	}
-	op, err := fc.SavepointStatus(ctx, sp.Status.JobID, sp.Status.TriggerID)
-	switch {
-	case errors.Is(err, flink.ErrTriggerNotFound):
-		return r.forgotten(ctx, sp, fc)
-	case err != nil:
-		restErrors.WithLabelValues("savepoint-status").Inc()
-		if errors.Is(err, flink.ErrUnreachable) {
-			return r.unreachable(ctx, sp, err)
-		}
-		return r.failed(ctx, sp, err)
-	case op.State != flink.OperationCompleted:
-		return ctrl.Result{RequeueAfter: r.pollInterval(sp)}, nil
-	case op.Failure != nil:
-		return r.failed(ctx, sp, op.Failure)
+	o, err := r.opts.protocol().Poll(ctx, fc, operation(sp, flinkop.ResendAlways), r.held(sp))
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.completed(ctx, sp, op.Location)
+	return r.apply(ctx, sp, o)
 }
 
-// forgotten handles a trigger the JobManager no longer knows (its result
-// expired, or the JobManager restarted): if the job's checkpoint history has
-// the savepoint, that is the result; otherwise, once the history had time to
-// show it, the same trigger ID is sent again.
-func (r *SavepointReconciler) forgotten(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (ctrl.Result, error) {
-	path, found, err := r.fromHistory(ctx, sp, fc)
-	if err != nil {
-		restErrors.WithLabelValues("checkpoints").Inc()
-		if errors.Is(err, flink.ErrUnreachable) {
-			return r.unreachable(ctx, sp, err)
+// apply maps what the protocol found onto a live savepoint's status and
+// events: a savepoint COMPLETED with its path; ABANDONED when its job is
+// gone; a failed attempt counted (see failed); otherwise IN_PROGRESS, asked
+// again after the protocol's wait.
+func (r *SavepointReconciler) apply(ctx context.Context, sp *cmfv1.Savepoint, o flinkop.Outcome) (ctrl.Result, error) {
+	countRESTError(o)
+	if o.Resent {
+		r.event(sp, corev1.EventTypeNormal, "Resent", "Trigger", "Flink does not know trigger %s and its checkpoint history has no such savepoint: sending it again", sp.Status.TriggerID)
+	}
+	switch o.Kind {
+	case flinkop.Completed:
+		if o.Recovered {
+			r.event(sp, corev1.EventTypeNormal, "Recovered", "Poll", "Flink forgot trigger %s; found its savepoint in the job's checkpoint history", sp.Status.TriggerID)
 		}
-		return r.failed(ctx, sp, err)
+		return ctrl.Result{}, r.completed(ctx, sp, o.Path)
+	case flinkop.Unreachable:
+		return r.unreachable(ctx, sp, o.Err)
+	case flinkop.JobGone:
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobGone, flinkop.Message(o.Err), "")
+	case flinkop.Failed:
+		return r.failed(ctx, sp, o.Err)
 	}
-	if found {
-		r.event(sp, corev1.EventTypeNormal, "Recovered", "Poll", "Flink forgot trigger %s; found its savepoint in the job's checkpoint history", sp.Status.TriggerID)
-		return ctrl.Result{}, r.completed(ctx, sp, path)
-	}
-	if age := r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time); age < r.opts.ForgottenTriggerGrace {
-		return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
-	}
-	r.event(sp, corev1.EventTypeNormal, "Resent", "Trigger", "Flink does not know trigger %s and its checkpoint history has no such savepoint: sending it again", sp.Status.TriggerID)
-	return r.send(ctx, sp, fc)
+	// Pending, RetryAfter, Resent.
+	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
-// fromHistory looks for the savepoint of the recorded trigger in the job's
-// checkpoint history (see pickFromHistory).
-func (r *SavepointReconciler) fromHistory(ctx context.Context, sp *cmfv1.Savepoint, fc *flink.Client) (string, bool, error) {
-	stats, err := fc.Checkpoints(ctx, sp.Status.JobID)
-	if err != nil {
-		return "", false, err
+// operation is the savepoint's recorded trigger as the protocol reads it.
+func operation(sp *cmfv1.Savepoint, resend flinkop.ResendPolicy) flinkop.Operation {
+	op := flinkop.Operation{
+		Request: flinkop.TakeSavepoint, JobID: sp.Status.JobID, TriggerID: sp.Status.TriggerID,
+		Dir: sp.Spec.Path, Format: flink.Format(sp.Spec.FormatType), Resend: resend,
 	}
-	kind, parent := sp.Parent()
-	// Live: a Savepoint that took a path a moment ago must count.
-	held, err := heldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
-	if err != nil {
-		return "", false, err
+	if ts := sp.Status.TriggerTimestamp; ts != nil {
+		op.Recorded = ts.Time
 	}
-	path, found := pickFromHistory(stats, historyQuery{Since: sp.Status.TriggerTimestamp.Time, Dir: sp.Spec.Path, Held: held})
-	return path, found, nil
+	return op
+}
+
+// held returns the paths that the parent's other Savepoints hold: the
+// history lookup never takes one of them for this savepoint's trigger.
+func (r *SavepointReconciler) held(sp *cmfv1.Savepoint) flinkop.Held {
+	return func(ctx context.Context) ([]string, error) {
+		kind, parent := sp.Parent()
+		return heldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
+	}
 }
 
 // reach resolves the savepoint's parent to a client and a job. When it
@@ -395,24 +382,17 @@ func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
 // unreachable records that the JobManager did not answer and retries later,
 // without counting a failure: nothing was attempted.
 func (r *SavepointReconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
-	if cerr := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, "Unreachable", err.Error()); cerr != nil {
+	if cerr := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, err.Error()); cerr != nil {
 		return ctrl.Result{}, cerr
 	}
 	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
-	return ctrl.Result{RequeueAfter: r.backoff(1)}, nil
+	return ctrl.Result{RequeueAfter: r.opts.protocol().UnreachableWait()}, nil
 }
 
-// failed counts a failed attempt: ABANDONED when the job is gone, FAILED when
-// the error is permanent or backoffLimit allows no more, else a retry later.
+// failed counts a failed attempt: FAILED when the error is permanent or
+// backoffLimit allows no more, else a retry later.
 func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, cause error) (ctrl.Result, error) {
-	msg := cause.Error()
-	var fe *flink.Error
-	if errors.As(cause, &fe) && fe.Message != "" {
-		msg = fe.Message
-	}
-	if errors.Is(cause, flink.ErrJobNotFound) {
-		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, "JobGone", msg, "")
-	}
+	msg := flinkop.Message(cause)
 	failures := sp.Status.Failures + 1
 	limit := cmfv1.DefaultBackoffLimit
 	if sp.Spec.BackoffLimit != nil {
@@ -422,7 +402,7 @@ func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, c
 		sp.Status.Failures = failures
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, msg, "")
 	}
-	wait := r.backoff(failures)
+	wait := r.opts.protocol().Backoff.Wait(failures)
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.State = cmfv1.StateTriggerPending
 		st.Failures = failures
@@ -500,18 +480,6 @@ func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, 
 	return nil
 }
 
-// backoff is the capped exponential wait after the n-th failure.
-func (r *SavepointReconciler) backoff(n int32) time.Duration { return r.opts.backoff(n) }
-
-// pollInterval grows with the trigger's age: the first polls come quickly
-// (small savepoints take tens of milliseconds), later ones less often.
-func (r *SavepointReconciler) pollInterval(sp *cmfv1.Savepoint) time.Duration {
-	if sp.Status.TriggerTimestamp == nil {
-		return r.opts.PollMin
-	}
-	return max(r.opts.PollMin, min(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time)/2, r.opts.PollMax))
-}
-
 // setStatus applies change to the savepoint's status and writes it once,
 // with optimistic concurrency: a conflict means another writer got there
 // first, and the next reconcile starts from what it wrote.
@@ -559,7 +527,7 @@ func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savep
 // detachedFor returns the DetachedSavepoint detached from sp, if any.
 func (r *SavepointReconciler) detachedFor(ctx context.Context, sp *cmfv1.Savepoint) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
-	if err := r.client.List(ctx, &list, client.MatchingFields{rules.IndexDetachedSource: sp.Namespace + "/" + sp.Name}); err != nil {
+	if err := r.client.List(ctx, &list, client.MatchingFields{index.DetachedSource: sp.Namespace + "/" + sp.Name}); err != nil {
 		return nil, err
 	}
 	for i := range list.Items {
@@ -626,7 +594,8 @@ func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint)
 // settle follows the trigger of a savepoint deleted while IN_PROGRESS to
 // its outcome, keeping the resource meanwhile: a savepoint Flink completes
 // is recorded and then disposed (the user asked for it to go); one that
-// failed, or that Flink never took, leaves nothing behind.
+// failed, or that Flink never took, leaves nothing behind. The trigger is
+// never sent again (ResendNever).
 func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	pending := func(err error) (ctrl.Result, error) {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("deleted while IN_PROGRESS, and the outcome of trigger %s is not known yet: %w; delete with --force to remove it now and keep whatever Flink writes", sp.Status.TriggerID, err))
@@ -639,32 +608,29 @@ func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (
 	if err != nil {
 		return pending(err)
 	}
-	op, err := fc.SavepointStatus(ctx, sp.Status.JobID, sp.Status.TriggerID)
-	switch {
-	case errors.Is(err, flink.ErrTriggerNotFound), errors.Is(err, flink.ErrJobNotFound):
-		path, found, herr := r.fromHistory(ctx, sp, fc)
-		switch {
-		case found:
-			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, path)
-		case herr != nil && !errors.Is(herr, flink.ErrJobNotFound):
-			return pending(herr)
-		}
-		if age := r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time); age < r.opts.ForgottenTriggerGrace {
-			// The history is cached for web.refresh-interval: look again.
-			return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
-		}
+	o, err := r.opts.protocol().Poll(ctx, fc, operation(sp, flinkop.ResendNever), r.held(sp))
+	if err != nil {
+		return pending(err)
+	}
+	countRESTError(o)
+	switch o.Kind {
+	case flinkop.Completed:
+		// Recorded first, so that the disposal that follows knows the path
+		// even across a crash.
+		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, o.Path)
+	case flinkop.NotTaken:
 		r.event(sp, corev1.EventTypeNormal, "NotTaken", "Delete", "deleted while IN_PROGRESS: Flink does not know trigger %s and the job's checkpoint history has no savepoint of it: nothing to dispose", sp.Status.TriggerID)
 		return ctrl.Result{}, r.removeFinalizer(ctx, sp)
-	case err != nil:
-		return pending(err)
-	case op.State != flink.OperationCompleted:
-		return ctrl.Result{RequeueAfter: r.pollInterval(sp)}, nil
-	case op.Failure != nil:
-		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, oneLine(op.Failure), "")
+	case flinkop.JobGone:
+		// Terminal without a path: the next reconcile finds nothing to dispose.
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobGone, flinkop.Message(o.Err), "")
+	case flinkop.Failed:
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, flinkop.Message(o.Err), "")
+	case flinkop.Unreachable:
+		return pending(o.Err)
 	}
-	// Recorded first, so that the disposal that follows knows the path
-	// even across a crash.
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, op.Location)
+	// Pending, RetryAfter.
+	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
 // dispose deletes a COMPLETED savepoint's data through its parent's
@@ -678,32 +644,32 @@ func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) 
 	if err != nil {
 		return r.disposalPending(ctx, sp, "", err)
 	}
+	protocol := r.opts.protocol()
 	if sp.Status.DisposalTriggerID == "" {
-		id, err := fc.DisposeSavepoint(ctx, sp.Status.Path)
-		if err != nil {
-			restErrors.WithLabelValues("dispose").Inc()
-			return r.disposalPending(ctx, sp, "", err)
+		id, o := protocol.Dispose(ctx, fc, sp.Status.Path)
+		countRESTError(o)
+		if o.Kind != flinkop.Pending {
+			return r.disposalPending(ctx, sp, "", o.Err)
 		}
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		return ctrl.Result{RequeueAfter: o.Wait}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 			st.DisposalTriggerID = id
 		})
 	}
-	op, err := fc.DisposalStatus(ctx, sp.Status.DisposalTriggerID)
-	switch {
-	case errors.Is(err, flink.ErrTriggerNotFound):
-		// The JobManager forgot it (restart or expiry): ask again; disposing
-		// a disposed path reports ErrSavepointNotFound, which is success.
-		return r.disposalPending(ctx, sp, "", err)
-	case err != nil:
-		restErrors.WithLabelValues("disposal-status").Inc()
-		return r.disposalPending(ctx, sp, sp.Status.DisposalTriggerID, err)
-	case op.State != flink.OperationCompleted:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
-	case op.Failure != nil && !errors.Is(op.Failure, flink.ErrSavepointNotFound):
-		return r.disposalPending(ctx, sp, "", op.Failure)
+	o := protocol.PollDisposal(ctx, fc, sp.Status.DisposalTriggerID)
+	countRESTError(o)
+	switch o.Kind {
+	case flinkop.Completed:
+		r.event(sp, corev1.EventTypeNormal, "Disposed", "Delete", "savepoint data at %s disposed", sp.Status.Path)
+		return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+	case flinkop.Pending:
+		return ctrl.Result{RequeueAfter: o.Wait}, nil
+	case flinkop.Failed:
+		// Failed, or forgotten by the JobManager: ask again; disposing a
+		// disposed path completes as well.
+		return r.disposalPending(ctx, sp, "", o.Err)
 	}
-	r.event(sp, corev1.EventTypeNormal, "Disposed", "Delete", "savepoint data at %s disposed", sp.Status.Path)
-	return ctrl.Result{}, r.removeFinalizer(ctx, sp)
+	// No usable answer: the same disposal is asked about again.
+	return r.disposalPending(ctx, sp, sp.Status.DisposalTriggerID, o.Err)
 }
 
 // disposalPending keeps a deleted savepoint until its data can be disposed.
@@ -715,7 +681,7 @@ func (r *SavepointReconciler) disposalPending(ctx context.Context, sp *cmfv1.Sav
 		st.DisposalTriggerID = keepTrigger
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonDisposalPending, Message: cause.Error(), ObservedGeneration: sp.Generation})
 	})
-	return ctrl.Result{RequeueAfter: r.backoff(2)}, err
+	return ctrl.Result{RequeueAfter: r.opts.protocol().Backoff.Wait(2)}, err
 }
 
 // maxDeletedPaths bounds a parent's record of deleted savepoint paths.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +28,8 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
@@ -143,7 +144,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *
 	for _, k := range kinds {
 		r := &sessionReconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
-			lookup: rules.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
+			lookup: index.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
 		}
 		pools := k.pools
 		reader := mgr.GetClient()
@@ -174,7 +175,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *
 func parentsOfPool(list client.ObjectList) func(context.Context, client.Reader, string, string) ([]ctrl.Request, error) {
 	return func(ctx context.Context, reader client.Reader, namespace, pool string) ([]ctrl.Request, error) {
 		l := list.DeepCopyObject().(client.ObjectList)
-		if err := reader.List(ctx, l, client.InNamespace(namespace), client.MatchingFields{rules.IndexComputePool: pool}); err != nil {
+		if err := reader.List(ctx, l, client.InNamespace(namespace), client.MatchingFields{index.ComputePool: pool}); err != nil {
 			return nil, err
 		}
 		var reqs []ctrl.Request
@@ -426,7 +427,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 // current job, else the one that job started from.
 func (r *sessionReconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
 	var list cmfv1.SavepointList
-	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return "", err
 	}
 	newest, at := p.job.RestoredFrom, time.Time{}
@@ -456,13 +457,7 @@ func (r *sessionReconciler) stale(ctx context.Context, p *sessionParent) (bool, 
 }
 
 // jobTerminal reports whether a Flink job state is final.
-func jobTerminal(state string) bool {
-	switch state {
-	case "FINISHED", "CANCELED", "FAILED", "SUSPENDED":
-		return true
-	}
-	return false
-}
+func jobTerminal(state string) bool { return flink.JobEnded(state) }
 
 // newDeploy records the next deploy (its job ID and the savepoint it starts
 // from) and then submits it.
@@ -602,7 +597,7 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 // in the history before it is in the Savepoint: nothing is adopted then.
 func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
 	var list cmfv1.SavepointList
-	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{rules.IndexParent: rules.ParentKey(p.kind, p.obj.GetName())}); err != nil {
+	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return 0, err
 	}
 	for _, sp := range list.Items {
@@ -653,7 +648,7 @@ func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc 
 		format = cmfv1.FormatNative
 	}
 	stop := &cmfv1.StopOperation{
-		TriggerID: flink.TriggerIDFor(string(p.obj.GetUID()), "stop", p.job.JobID, strconv.Itoa(int(p.session().StopFailures)+1)),
+		TriggerID: flinkop.StopTriggerID(string(p.obj.GetUID()), p.job.JobID, p.session().StopFailures+1),
 		JobID:     p.job.JobID, Origin: origin, Format: format, Time: metav1.MicroTime{Time: now},
 	}
 	verb := "suspending"
@@ -672,22 +667,20 @@ func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc 
 		return ctrl.Result{}, err
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, cmfv1.ReasonStopping, "Stop", "%s: stopping job %s with a savepoint (trigger %s)", verb, stop.JobID, stop.TriggerID)
-	return r.sendStop(ctx, p, fc)
+	// Still recorded when the send had no answer: the poll finds out
+	// whether it arrived.
+	return r.stopOutcome(ctx, p, r.opts.protocol().Send(ctx, fc, stopOperation(p)))
 }
 
-func (r *sessionReconciler) sendStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+// stopOperation is the parent's recorded stop as the protocol reads it: it
+// writes to the parent's savepoint directory, and a forgotten stop is sent
+// again only while its job has not ended.
+func stopOperation(p *sessionParent) flinkop.Operation {
 	stop := p.session().Stop
-	_, err := fc.StopWithSavepoint(ctx, stop.JobID, flink.StopRequest{
-		TriggerID: stop.TriggerID, TargetDirectory: savepointDirectory(p.configs), Format: flink.Format(stop.Format),
-	})
-	switch {
-	case err == nil:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
-	case errors.Is(err, flink.ErrUnreachable):
-		// The poll finds out whether it arrived.
-		return r.unreachable(ctx, p, err)
+	return flinkop.Operation{
+		Request: flinkop.StopWithSavepoint, JobID: stop.JobID, TriggerID: stop.TriggerID, Recorded: stop.Time.Time,
+		Dir: savepointDirectory(p.configs), Format: flink.Format(stop.Format), Resend: flinkop.ResendWhileRunning,
 	}
-	return r.stopFailed(ctx, p, err)
 }
 
 // savepointDirectory is where a stop writes its savepoint: the parent's
@@ -705,59 +698,49 @@ func savepointDirectory(configs []map[string]string) string {
 
 // pollStop follows the recorded stop until its savepoint is adopted.
 func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
-	stop := p.session().Stop
-	op, err := fc.SavepointStatus(ctx, stop.JobID, stop.TriggerID)
-	switch {
-	case errors.Is(err, flink.ErrTriggerNotFound):
-		return r.stopForgotten(ctx, p, fc)
-	case errors.Is(err, flink.ErrUnreachable):
-		return r.unreachable(ctx, p, err)
-	case err != nil:
-		return r.stopFailed(ctx, p, err)
-	case op.State != flink.OperationCompleted:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
-	case op.Failure != nil:
-		return r.stopFailed(ctx, p, op.Failure)
+	o, err := r.opts.protocol().Poll(ctx, fc, stopOperation(p), r.stopHeld(p))
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	return r.stopDone(ctx, p, op.Location)
+	return r.stopOutcome(ctx, p, o)
 }
 
-// stopForgotten handles a stop the JobManager no longer knows (its result
-// expired, or the JobManager restarted): the job's checkpoint history has
-// its savepoint if it was taken; else, while the job still runs, the same
-// trigger is sent again.
-func (r *sessionReconciler) stopForgotten(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
-	stop := p.session().Stop
-	stats, err := fc.Checkpoints(ctx, stop.JobID)
-	switch {
-	case errors.Is(err, flink.ErrUnreachable):
-		return r.unreachable(ctx, p, err)
-	case err != nil && !errors.Is(err, flink.ErrJobNotFound):
-		return r.stopFailed(ctx, p, err)
-	case err == nil:
-		// A job is stopped once: a Savepoint adopted from a stop of this job
-		// is this stop's own (adopted before a crash cut the stop short).
-		held, err := heldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
-			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == stop.JobID
+// stopHeld returns the paths that the parent's Savepoints hold, but for
+// this stop's own: a job is stopped once, so a Savepoint adopted from a
+// stop of this job is this stop's (adopted before a crash cut the stop
+// short).
+func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
+	job := p.session().Stop.JobID
+	return func(ctx context.Context) ([]string, error) {
+		return heldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
+			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == job
 		})
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if path, found := pickFromHistory(stats, historyQuery{Since: stop.Time.Time, Dir: savepointDirectory(p.configs), Held: held}); found {
-			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Recovered", "Stop", "Flink forgot stop %s; found its savepoint in the job's checkpoint history", stop.TriggerID)
-			return r.stopDone(ctx, p, path)
-		}
 	}
-	if age := r.opts.Now().Sub(stop.Time.Time); age < r.opts.ForgottenTriggerGrace {
-		// The history is cached for web.refresh-interval: look again.
-		return ctrl.Result{RequeueAfter: r.opts.ForgottenTriggerGrace - age}, nil
-	}
-	state, err := fc.JobState(ctx, stop.JobID)
-	if err == nil && !jobTerminal(state) {
+}
+
+// stopOutcome maps what the protocol found onto the parent: a savepoint is
+// adopted (stopDone); no usable answer is the pool's condition; any other
+// end of the stop is a failed stop, tried again after a backoff; otherwise
+// the stop is asked about again after the protocol's wait.
+func (r *sessionReconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinkop.Outcome) (ctrl.Result, error) {
+	countRESTError(o)
+	stop := p.session().Stop
+	if o.Resent {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Resent", "Stop", "Flink does not know stop %s and job %s still runs: sending it again", stop.TriggerID, stop.JobID)
-		return r.sendStop(ctx, p, fc)
 	}
-	return r.stopFailed(ctx, p, fmt.Errorf("job %s ended (%s) and its checkpoint history has no savepoint of stop %s", stop.JobID, cmp.Or(state, "gone"), stop.TriggerID))
+	switch o.Kind {
+	case flinkop.Completed:
+		if o.Recovered {
+			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Recovered", "Stop", "Flink forgot stop %s; found its savepoint in the job's checkpoint history", stop.TriggerID)
+		}
+		return r.stopDone(ctx, p, o.Path)
+	case flinkop.Unreachable:
+		return r.unreachable(ctx, p, o.Err)
+	case flinkop.Failed, flinkop.JobGone, flinkop.NotTaken:
+		return r.stopFailed(ctx, p, o.Err)
+	}
+	// Pending, RetryAfter, Resent.
+	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
 // stopAdoptedFrom marks the Savepoints adopted from a stop-with-savepoint.
@@ -810,7 +793,7 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 // again after a growing wait.
 func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
 	failures := p.session().StopFailures + 1
-	wait := r.opts.backoff(failures)
+	wait := r.opts.protocol().Backoff.Wait(failures)
 	msg := oneLine(cause)
 	job := p.session().Stop.JobID
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonStopFailed, "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
@@ -898,7 +881,7 @@ func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent)
 // again later; nothing was decided.
 func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
 	msg := oneLine(err)
-	return ctrl.Result{RequeueAfter: r.opts.BackoffBase * 5}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.protocol().UnreachableWait()}, r.update(ctx, p, func() {
 		r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	})
 }
@@ -940,15 +923,5 @@ func (r *sessionReconciler) update(ctx context.Context, p *sessionParent, change
 }
 
 // oneLine is an error's message for a condition: its first line, with
-// Flink's root cause when there is one.
-func oneLine(err error) string {
-	var fe *flink.Error
-	msg := err.Error()
-	if errors.As(err, &fe) && fe.Message != "" {
-		msg = fe.Message
-	}
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return strings.TrimSpace(msg)
-}
+// Flink's root cause when there is one (flinkop.Message).
+func oneLine(err error) string { return flinkop.Message(err) }

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
@@ -30,7 +30,7 @@ func startWebhookPlane(t *testing.T, opts controlplane.Options) *controlplane.En
 	env := controlplane.Start(t, opts)
 	require.NoError(t, env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
 	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: "savepoint-system"})
@@ -43,7 +43,7 @@ func startWebhookPlane(t *testing.T, opts controlplane.Options) *controlplane.En
 func startControllers(t testing.TB, env *controlplane.Env, opts controller.Options) func() {
 	t.Helper()
 	_, stop := env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		return controller.Setup(mgr, opts)

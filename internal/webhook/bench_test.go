@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
@@ -26,8 +27,8 @@ func BenchmarkStartFromSavepointLookup(b *testing.B) {
 	require.NoError(b, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	var l *lookups
 	_, _ = env.StartManager(b, func(ctx context.Context, mgr ctrl.Manager) error {
-		l = &lookups{rules.CacheLookup{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}}
-		return rules.AddIndexes(ctx, mgr.GetFieldIndexer())
+		l = &lookups{index.CacheLookup{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}}
+		return index.Add(ctx, mgr.GetFieldIndexer())
 	})
 
 	created := 0

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
@@ -60,7 +61,7 @@ func FuzzAdmission(f *testing.F) {
 	var handlers map[string]admission.Handler
 	var cache client.Reader
 	_, _ = env.StartManager(f, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		opts := Options{ClaimNamespace: "fuzz-claims", ManagerUser: fuzzManager}

@@ -6,13 +6,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
 // lookups reads through the cache, and confirms a "not found" with a live
 // read where a stale cache would wrongly deny (an object created a moment ago).
 type lookups struct {
-	rules.CacheLookup
+	index.CacheLookup
 }
 
 // parent reads a savepoint's parent; nil when it does not exist.

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
@@ -289,7 +290,7 @@ func (v *savepointValidator) guardRestorePoint(ctx context.Context, req admissio
 	}{
 		{&apps, []client.ListOption{client.InNamespace(req.Namespace)}},
 		{&stmts, []client.ListOption{client.InNamespace(req.Namespace)}},
-		{&siblings, []client.ListOption{client.InNamespace(req.Namespace), client.MatchingFields{rules.IndexParent: rules.ParentKey(kind, parent)}}},
+		{&siblings, []client.ListOption{client.InNamespace(req.Namespace), client.MatchingFields{index.Parent: index.ParentKey(kind, parent)}}},
 	} {
 		if err := v.lookups.Cache.List(ctx, list.list, list.opts...); err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)

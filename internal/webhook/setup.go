@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
 // Paths the webhook configurations in manifests/webhook point at.
@@ -77,7 +77,7 @@ func (o *Options) defaults() error {
 // newHandlers builds the admission handlers by path, and the name claims
 // they share.
 func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handler, *claims) {
-	lookups := &lookups{rules.CacheLookup{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}}
+	lookups := &lookups{index.CacheLookup{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}}
 	claims := &claims{client: mgr.GetClient(), live: mgr.GetAPIReader(), informers: mgr.GetCache(), opts: opts}
 	access := &access{client: mgr.GetClient()}
 	decoder := admission.NewDecoder(mgr.GetScheme())
@@ -91,7 +91,7 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 
 // Setup registers the admission handlers and the sweeper of orphaned name
 // claims with mgr. The handlers look up with the indexes of
-// rules.AddIndexes, which the caller adds once per manager.
+// index.Add, which the caller adds once per manager.
 func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	if err := opts.defaults(); err != nil {
 		return err

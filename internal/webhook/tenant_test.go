@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
 )
@@ -64,7 +64,7 @@ func TestTenants(t *testing.T) {
 	sa := impersonating(env, "system:serviceaccount:"+managerNamespace+":savepoint-manager",
 		"system:serviceaccounts", "system:serviceaccounts:"+managerNamespace)
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
-		if err := rules.AddIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
 		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName})

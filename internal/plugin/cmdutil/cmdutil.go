@@ -1,5 +1,6 @@
 // Package cmdutil holds what every `kubectl savepoint` command shares: the
-// client from kubectl's flags, the parent flags, output, errors and waiting.
+// Factory that reaches the cluster, the shape of a command's options, the
+// parent flags, output, errors and waiting.
 package cmdutil
 
 import (
@@ -13,17 +14,31 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 )
 
-// Factory builds what commands need from kubectl's standard flags.
-type Factory struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-	genericiooptions.IOStreams
+// Factory is what a command takes from outside itself: the namespace the
+// user means and a client of the cluster. kubectl's flags make the real one
+// (NewFactory); a unit test hands a command a fake client instead.
+type Factory interface {
+	// Namespace is the namespace from -n, else the kubeconfig's context's.
+	Namespace() (string, error)
+	// Client is a client of the cluster that can also watch (for --wait).
+	// Making it sends nothing: a command that fails validation reaches no
+	// cluster.
+	Client() (client.WithWatch, error)
+}
+
+// NewFactory returns the Factory of kubectl's standard flags.
+func NewFactory(flags *genericclioptions.ConfigFlags) Factory {
+	return &configFactory{flags: flags}
+}
+
+type configFactory struct {
+	flags *genericclioptions.ConfigFlags
 }
 
 // Scheme knows the built-in kinds and the project's.
@@ -34,30 +49,51 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// Client returns a client for the cluster the flags name.
-func (f *Factory) Client() (client.Client, error) {
-	config, err := f.ConfigFlags.ToRESTConfig()
+func (f *configFactory) Client() (client.WithWatch, error) {
+	config, err := f.flags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("reach the cluster: %w", err)
 	}
-	return client.New(config, client.Options{Scheme: Scheme()})
+	return client.NewWithWatch(config, client.Options{Scheme: Scheme()})
 }
 
-// Namespace returns the namespace from -n or the kubeconfig's context.
-func (f *Factory) Namespace() (string, error) {
-	ns, _, err := f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+func (f *configFactory) Namespace() (string, error) {
+	ns, _, err := f.flags.ToRawKubeConfigLoader().Namespace()
 	return ns, err
 }
 
-// NamespaceAndClient returns the namespace from -n (or the kubeconfig) and a
-// client for the cluster: what every command that reaches the cluster needs.
-func (f *Factory) NamespaceAndClient() (string, client.Client, error) {
+// NamespaceAndClient returns the namespace and a client: what every
+// command that reaches the cluster completes its options with.
+func NamespaceAndClient(f Factory) (string, client.WithWatch, error) {
 	ns, err := f.Namespace()
 	if err != nil {
 		return "", nil, err
 	}
 	c, err := f.Client()
 	return ns, c, err
+}
+
+// Options is the shape of every command's options, kubectl's own: Complete
+// fills in what the arguments and the Factory give, Validate refuses bad
+// input in one sentence before anything is sent, Run does the work.
+type Options interface {
+	Complete(f Factory, cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// RunE is the cobra RunE of a command with options o: Complete, Validate,
+// Run, stopping at the first error (which the root prints, and exits 1).
+func RunE(f Factory, o Options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(f, cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
 }
 
 // ParentFlags are --application/-a and --statement/-s.
@@ -106,12 +142,4 @@ func UserError(err error) error {
 		return errors.New(denial)
 	}
 	return errors.New(msg)
-}
-
-// Context returns the command's context.
-func Context(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
 }

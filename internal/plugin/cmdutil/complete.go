@@ -11,7 +11,7 @@ import (
 
 // CompleteSavepoints completes the names of the savepoints in the namespace
 // (detached ones with --detached), for `kubectl savepoint <cmd> <TAB>`.
-func CompleteSavepoints(f *Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+func CompleteSavepoints(f Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		c, err := f.Client()
 		if err != nil {
@@ -24,14 +24,14 @@ func CompleteSavepoints(f *Factory) func(*cobra.Command, []string, string) ([]st
 		var names []string
 		if detached, _ := cmd.Flags().GetBool("detached"); detached {
 			var list cmfv1.DetachedSavepointList
-			if c.List(Context(cmd), &list, client.InNamespace(ns)) == nil {
+			if c.List(cmd.Context(), &list, client.InNamespace(ns)) == nil {
 				for _, d := range list.Items {
 					names = append(names, d.Name)
 				}
 			}
 		} else {
 			var list cmfv1.SavepointList
-			if c.List(Context(cmd), &list, client.InNamespace(ns)) == nil {
+			if c.List(cmd.Context(), &list, client.InNamespace(ns)) == nil {
 				for _, sp := range list.Items {
 					names = append(names, sp.Name)
 				}
@@ -43,7 +43,7 @@ func CompleteSavepoints(f *Factory) func(*cobra.Command, []string, string) ([]st
 
 // CompleteParents completes --application and --statement with the names of
 // the namespace's FlinkApplications and Statements.
-func CompleteParents(f *Factory, cmd *cobra.Command) {
+func CompleteParents(f Factory, cmd *cobra.Command) {
 	complete := func(list client.ObjectList, names func() []string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 			c, err := f.Client()
@@ -51,7 +51,7 @@ func CompleteParents(f *Factory, cmd *cobra.Command) {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
 			ns, err := f.Namespace()
-			if err != nil || c.List(Context(cmd), list, client.InNamespace(ns)) != nil {
+			if err != nil || c.List(cmd.Context(), list, client.InNamespace(ns)) != nil {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
 			return withPrefix(names(), prefix), cobra.ShellCompDirectiveNoFileComp

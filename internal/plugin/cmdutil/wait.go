@@ -4,59 +4,54 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"os"
 	"slices"
 	"time"
 
-	"golang.org/x/term"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 )
 
-// pollInterval is how often waits look again: small savepoints complete in
-// tens of milliseconds.
-const pollInterval = 100 * time.Millisecond
+// The waits below watch their one object (see watchObject): the API server
+// tells them of each change as it happens, and nothing is asked in between.
+// A wait that ends by its timeout (or its context) says what it waited for
+// and how to wait longer.
 
 // WaitForState waits until the savepoint reaches one of states (or any
 // terminal state, which ends the wait too), printing each state change with
-// the elapsed time to progress (nil: silent). It returns the savepoint.
-func WaitForState(ctx context.Context, c client.Client, key client.ObjectKey, states []cmfv1.SavepointState, timeout time.Duration, progress io.Writer) (*cmfv1.Savepoint, error) {
+// the elapsed time to progress (nil: silent; a spinner on a terminal). It
+// returns the savepoint as last read.
+func WaitForState(ctx context.Context, c client.WithWatch, key client.ObjectKey, states []cmfv1.SavepointState, timeout time.Duration, progress io.Writer) (*cmfv1.Savepoint, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
+	spin := startSpinner(progress, start)
+	defer spin.stop()
+	var read *cmfv1.Savepoint
 	last := cmfv1.SavepointState("-")
-	spin := newSpinner(progress)
-	defer spin.clear()
-	for {
-		sp := &cmfv1.Savepoint{}
-		if err := c.Get(ctx, key, sp); err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("savepoint %s still %s after %s: wait longer with --timeout", key.Name, last, timeout)
-			}
-			return nil, UserError(err)
-		}
+	changed := func(sp *cmfv1.Savepoint) (bool, error) {
+		read = sp
 		state := sp.Status.EffectiveState()
-		if state != last && progress != nil {
-			spin.clear()
-			Fprintf(progress, "%6.1fs  %s\n", time.Since(start).Seconds(), describeState(sp, state))
+		if state != last {
+			spin.printf("%6.1fs  %s\n", time.Since(start).Seconds(), describeState(sp, state))
 		}
 		last = state
-		if slices.Contains(states, state) || state.Terminal() {
-			return sp, nil
-		}
-		spin.tick(time.Since(start), state)
-		select {
-		case <-ctx.Done():
-			spin.clear()
-			return sp, fmt.Errorf("savepoint %s still %s after %s: wait longer with --timeout, or look with kubectl savepoint describe %s", key.Name, state, timeout, key.Name)
-		case <-time.After(pollInterval):
-		}
+		spin.show(string(state))
+		return slices.Contains(states, state) || state.Terminal(), nil
 	}
+	sp := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	err := watchObject(ctx, c, sp, changed, func() (bool, error) { return false, notFound(c, sp) })
+	switch {
+	case err == nil:
+		return read, nil
+	case ctx.Err() != nil && read == nil:
+		return nil, fmt.Errorf("savepoint %s still %s after %s: wait longer with --timeout", key.Name, last, timeout)
+	case ctx.Err() != nil:
+		return read, fmt.Errorf("savepoint %s still %s after %s: wait longer with --timeout, or look with kubectl savepoint describe %s", key.Name, last, timeout, key.Name)
+	}
+	return read, UserError(err)
 }
 
 func describeState(sp *cmfv1.Savepoint, state cmfv1.SavepointState) string {
@@ -70,56 +65,18 @@ func describeState(sp *cmfv1.Savepoint, state cmfv1.SavepointState) string {
 }
 
 // WaitGone waits until obj no longer exists.
-func WaitGone(ctx context.Context, c client.Client, obj client.Object, timeout time.Duration) error {
+func WaitGone(ctx context.Context, c client.WithWatch, obj client.Object, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	for {
-		err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil && ctx.Err() == nil {
-			return UserError(err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s still exists after %s: wait longer with --timeout", obj.GetName(), timeout)
-		case <-time.After(pollInterval):
-		}
+	stays := func(client.Object) (bool, error) { return false, nil }
+	err := watchObject(ctx, c, obj, stays, func() (bool, error) { return true, nil })
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s still exists after %s: wait longer with --timeout", obj.GetName(), timeout)
 	}
-}
-
-// spinner animates a wait on a terminal, and does nothing elsewhere (logs
-// and pipes get only the state changes).
-type spinner struct {
-	w     io.Writer
-	frame int
-	shown bool
-}
-
-func newSpinner(w io.Writer) *spinner {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return &spinner{w: w}
-	}
-	return &spinner{}
-}
-
-func (s *spinner) tick(elapsed time.Duration, state cmfv1.SavepointState) {
-	if s.w == nil {
-		return
-	}
-	frames := `|/-\`
-	Fprintf(s.w, "\r%c %6.1fs  %s ", frames[s.frame%len(frames)], elapsed.Seconds(), state)
-	s.frame++
-	s.shown = true
-}
-
-func (s *spinner) clear() {
-	if s.w == nil || !s.shown {
-		return
-	}
-	Fprintf(s.w, "\r\033[K")
-	s.shown = false
+	return UserError(err)
 }
 
 // ParentProgress is what WaitForRedeploy reads of a parent.
@@ -151,20 +108,17 @@ func ParentProgressOf(obj client.Object) ParentProgress {
 // (its new job runs), printing each phase with the elapsed time to
 // progress. A failure the manager will not retry ends the wait with its
 // message.
-func WaitForRedeploy(ctx context.Context, c client.Client, obj client.Object, generation int64, timeout time.Duration, progress io.Writer) (ParentProgress, error) {
+func WaitForRedeploy(ctx context.Context, c client.WithWatch, parent client.Object, generation int64, timeout time.Duration, progress io.Writer) (ParentProgress, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
+	name := parent.GetName()
 	last := "-"
-	key := client.ObjectKeyFromObject(obj)
-	for {
-		if err := c.Get(ctx, key, obj); err != nil {
-			if ctx.Err() != nil {
-				return ParentProgress{}, fmt.Errorf("%s still %s after %s: wait longer with --timeout", key.Name, last, timeout)
-			}
-			return ParentProgress{}, UserError(err)
-		}
-		p := ParentProgressOf(obj)
+	read := false
+	var p ParentProgress
+	changed := func(obj client.Object) (bool, error) {
+		read = true
+		p = ParentProgressOf(obj)
 		current := p.Ready != nil && p.Ready.ObservedGeneration >= generation
 		if current && p.Phase != last && progress != nil {
 			Fprintf(progress, "%6.1fs  %s\n", time.Since(start).Seconds(), p.Phase)
@@ -172,14 +126,20 @@ func WaitForRedeploy(ctx context.Context, c client.Client, obj client.Object, ge
 		}
 		switch {
 		case current && p.Ready.Status == metav1.ConditionTrue:
-			return p, nil
+			return true, nil
 		case current && slices.Contains(cmfv1.StaysUntilSpecChanges, p.Ready.Reason):
-			return p, fmt.Errorf("%s did not start: %s", key.Name, p.Ready.Message)
+			return true, fmt.Errorf("%s did not start: %s", name, p.Ready.Message)
 		}
-		select {
-		case <-ctx.Done():
-			return p, fmt.Errorf("%s still %s after %s: wait longer with --timeout, or look with kubectl describe %s", key.Name, last, timeout, key.Name)
-		case <-time.After(pollInterval):
-		}
+		return false, nil
 	}
+	err := watchObject(ctx, c, parent, changed, func() (bool, error) { return false, notFound(c, parent) })
+	switch {
+	case err == nil:
+		return p, nil
+	case ctx.Err() != nil && !read:
+		return ParentProgress{}, fmt.Errorf("%s still %s after %s: wait longer with --timeout", name, last, timeout)
+	case ctx.Err() != nil:
+		return p, fmt.Errorf("%s still %s after %s: wait longer with --timeout, or look with kubectl describe %s", name, last, timeout, name)
+	}
+	return p, UserError(err)
 }

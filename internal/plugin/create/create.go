@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -18,7 +19,6 @@ import (
 
 // Options are the inputs of `kubectl savepoint create`.
 type Options struct {
-	*cmdutil.Factory
 	Parent       cmdutil.ParentFlags
 	Output       *cmdutil.Output
 	Name         string
@@ -28,23 +28,27 @@ type Options struct {
 	Wait         bool
 	Timeout      time.Duration
 	DryRun       cmdutil.DryRun
+	genericiooptions.IOStreams
 
 	namespace string
-	client    client.Client
+	client    client.WithWatch // nil on a client-side dry run
 }
+
+var _ cmdutil.Options = &Options{}
 
 // NewOptions returns the options of a plain `kubectl savepoint create`:
 // the flags' defaults, no parent yet.
-func NewOptions(f *cmdutil.Factory) *Options {
+func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{
-		Factory: f, Output: cmdutil.NewOutput(), Format: string(cmfv1.FormatCanonical),
+		Output: cmdutil.NewOutput(), Format: string(cmfv1.FormatCanonical),
 		BackoffLimit: cmfv1.DefaultBackoffLimit, Timeout: 5 * time.Minute, DryRun: "none",
+		IOStreams: streams,
 	}
 }
 
 // NewCmd returns `kubectl savepoint create`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := NewOptions(f)
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:     "create [NAME] (--application APP | --statement STATEMENT)",
 		Aliases: []string{"trigger"},
@@ -66,15 +70,7 @@ COMPLETED. Without a NAME, one is made from the parent and the time.`,
   # Print the manifest instead of creating it
   kubectl savepoint create -a orders --dry-run=client -o yaml`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: cmdutil.RunE(f, o),
 	}
 	o.Parent.AddFlags(cmd)
 	cmdutil.CompleteParents(f, cmd)
@@ -88,17 +84,19 @@ COMPLETED. Without a NAME, one is made from the parent and the time.`,
 	return cmd
 }
 
-// Complete fills in the name and the namespace.
-func (o *Options) Complete(args []string) error {
+// Complete takes the name, --format in capitals, the namespace and,
+// unless nothing is to be sent, the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.Name = args[0]
 	}
+	o.Format = strings.ToUpper(o.Format)
 	var err error
-	if o.namespace, err = o.Namespace(); err != nil {
+	if o.namespace, err = f.Namespace(); err != nil {
 		return err
 	}
 	if !o.DryRun.Client() {
-		o.client, err = o.Client()
+		o.client, err = f.Client()
 	}
 	return err
 }
@@ -108,7 +106,6 @@ func (o *Options) Validate() error {
 	if err := o.Parent.Validate(true); err != nil {
 		return err
 	}
-	o.Format = strings.ToUpper(o.Format)
 	if o.Format != string(cmfv1.FormatCanonical) && o.Format != string(cmfv1.FormatNative) {
 		return fmt.Errorf("--format %q: use CANONICAL or NATIVE", o.Format)
 	}
@@ -122,8 +119,8 @@ func (o *Options) Validate() error {
 }
 
 // Run creates the savepoint and, with --wait, follows it.
-func (o *Options) Run(cmd *cobra.Command) error {
-	_, err := o.Take(cmdutil.Context(cmd))
+func (o *Options) Run(ctx context.Context) error {
+	_, err := o.Take(ctx)
 	return err
 }
 

@@ -3,6 +3,7 @@
 package delete
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -19,7 +21,6 @@ import (
 
 // Options are the inputs of `kubectl savepoint delete`.
 type Options struct {
-	*cmdutil.Factory
 	Names    []string
 	Detached bool
 	Force    bool
@@ -27,14 +28,22 @@ type Options struct {
 	Wait     bool
 	Timeout  time.Duration
 	DryRun   cmdutil.DryRun
+	genericiooptions.IOStreams
 
 	namespace string
-	client    client.Client
+	client    client.WithWatch
+}
+
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint delete`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{Timeout: 5 * time.Minute, DryRun: "none", IOStreams: streams}
 }
 
 // NewCmd returns `kubectl savepoint delete`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f}
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "delete NAME...",
 		Short: "Delete savepoints (and dispose the data of COMPLETED attached ones)",
@@ -55,32 +64,39 @@ detached savepoint (--detached) never touches the data.`,
   kubectl savepoint delete --detached imported-1`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
-			var err error
-			if err := o.DryRun.Validate(); err != nil {
-				return err
-			}
-			if o.Force && o.Detached {
-				return errors.New("--force is for attached savepoints: deleting a detached one never touches its data")
-			}
-			if o.namespace, o.client, err = o.NamespaceAndClient(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE:              cmdutil.RunE(f, o),
 	}
 	cmd.Flags().BoolVar(&o.Detached, "detached", false, "Delete DetachedSavepoints (their data is never touched).")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove at once without disposing the data, which stays orphaned.")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation of --force.")
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the savepoints are gone (their data disposed).")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait waits.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits.")
 	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
-// Run deletes each savepoint.
-func (o *Options) Run(cmd *cobra.Command) error {
+// Complete takes the names, the namespace and the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
+	o.Names = args
+	var err error
+	o.namespace, o.client, err = cmdutil.NamespaceAndClient(f)
+	return err
+}
+
+// Validate checks the flags before anything is sent.
+func (o *Options) Validate() error {
+	if err := o.DryRun.Validate(); err != nil {
+		return err
+	}
+	if o.Force && o.Detached {
+		return errors.New("--force is for attached savepoints: deleting a detached one never touches its data")
+	}
+	return nil
+}
+
+// Run deletes each savepoint: one that cannot be deleted is told and the
+// others are deleted still. --force without --yes asks first.
+func (o *Options) Run(ctx context.Context) error {
 	if o.Force && !o.Yes && o.DryRun == "none" {
 		question := fmt.Sprintf("--force removes %s without disposing the data: it stays in storage, orphaned. Continue?", strings.Join(o.Names, ", "))
 		if !cmdutil.Confirm(o.In, o.ErrOut, question) {
@@ -89,7 +105,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	}
 	var failed []string
 	for _, name := range o.Names {
-		if err := o.deleteOne(cmd, name); err != nil {
+		if err := o.deleteOne(ctx, name); err != nil {
 			cmdutil.Fprintf(o.ErrOut, "error: %v\n", err)
 			failed = append(failed, name)
 		}
@@ -100,8 +116,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	return nil
 }
 
-func (o *Options) deleteOne(cmd *cobra.Command, name string) error {
-	ctx := cmdutil.Context(cmd)
+func (o *Options) deleteOne(ctx context.Context, name string) error {
 	key := client.ObjectKey{Namespace: o.namespace, Name: name}
 	if o.Detached {
 		dsp := &cmfv1.DetachedSavepoint{}

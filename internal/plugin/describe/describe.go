@@ -3,8 +3,10 @@
 package describe
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -14,15 +16,34 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/cmdutil"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
+// Options are the inputs of `kubectl savepoint describe`.
+type Options struct {
+	Name     string
+	Detached bool
+	genericiooptions.IOStreams
+
+	namespace string
+	client    client.Client
+}
+
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint describe`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams}
+}
+
 // NewCmd returns `kubectl savepoint describe`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	var detached bool
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "describe NAME",
 		Short: "Show a savepoint in full: spec, status, conditions, events, and how to start from it",
@@ -30,35 +51,51 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
   kubectl savepoint describe --detached orders-before-migration`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			c, err := f.Client()
-			if err != nil {
-				return err
-			}
-			ctx := cmdutil.Context(cmd)
-			key := client.ObjectKey{Namespace: ns, Name: args[0]}
-			if detached {
-				dsp := &cmfv1.DetachedSavepoint{}
-				if err := c.Get(ctx, key, dsp); err != nil {
-					return notFound(err, args[0], ns, "kubectl savepoint list --detached")
-				}
-				return describeDetached(f.Out, dsp, time.Now())
-			}
-			sp := &cmfv1.Savepoint{}
-			if err := c.Get(ctx, key, sp); err != nil {
-				return notFound(err, args[0], ns, "kubectl savepoint list")
-			}
-			var events eventsv1.EventList
-			_ = c.List(ctx, &events, client.InNamespace(ns)) // events are a help, not a need
-			return Savepoint(f.Out, sp, events.Items, time.Now())
-		},
+		RunE:              cmdutil.RunE(f, o),
 	}
-	cmd.Flags().BoolVar(&detached, "detached", false, "Describe a DetachedSavepoint.")
+	cmd.Flags().BoolVar(&o.Detached, "detached", false, "Describe a DetachedSavepoint.")
 	return cmd
+}
+
+// Complete takes the name, the namespace and the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	var err error
+	o.namespace, o.client, err = cmdutil.NamespaceAndClient(f)
+	return err
+}
+
+// Validate has nothing to check: a name is all describe takes.
+func (o *Options) Validate() error { return nil }
+
+// Run reads the savepoint and the events about it, and describes it.
+func (o *Options) Run(ctx context.Context) error {
+	key := client.ObjectKey{Namespace: o.namespace, Name: o.Name}
+	if o.Detached {
+		dsp := &cmfv1.DetachedSavepoint{}
+		if err := o.client.Get(ctx, key, dsp); err != nil {
+			return notFound(err, o.Name, o.namespace, "kubectl savepoint list --detached")
+		}
+		return describeDetached(o.Out, dsp, time.Now())
+	}
+	sp := &cmfv1.Savepoint{}
+	if err := o.client.Get(ctx, key, sp); err != nil {
+		return notFound(err, o.Name, o.namespace, "kubectl savepoint list")
+	}
+	var events eventsv1.EventList
+	_ = o.client.List(ctx, &events, client.InNamespace(o.namespace), aboutSavepoint(sp)) // events are a help, not a need
+	return Savepoint(o.Out, sp, events.Items, time.Now())
+}
+
+// aboutSavepoint selects the events about sp, as kubectl describe does
+// (events.k8s.io/v1 calls core/v1's involvedObject "regarding"): the UID
+// keeps out the events of an earlier savepoint of the same name.
+func aboutSavepoint(sp *cmfv1.Savepoint) client.MatchingFields {
+	return client.MatchingFields{
+		"regarding.kind": "Savepoint",
+		"regarding.name": sp.Name,
+		"regarding.uid":  string(sp.UID),
+	}
 }
 
 func notFound(err error, name, ns, hint string) error {
@@ -68,7 +105,8 @@ func notFound(err error, name, ns, hint string) error {
 	return cmdutil.UserError(err)
 }
 
-// Savepoint writes the description of sp, with the events about it.
+// Savepoint writes the description of sp, with events about it (in any
+// order: they are listed by time).
 func Savepoint(out io.Writer, sp *cmfv1.Savepoint, events []eventsv1.Event, now time.Time) error {
 	w := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
 	kind, parent := sp.Parent()
@@ -116,26 +154,21 @@ func Savepoint(out io.Writer, sp *cmfv1.Savepoint, events []eventsv1.Event, now 
 	if sp.Status.State == cmfv1.StateCompleted {
 		flag := "--" + kind.Noun() + " " + parent
 		cmdutil.Fprintf(out, "Start from it:\n  kubectl savepoint start %s --savepoint %s\n", flag, sp.Name)
-		if kind == cmfv1.ParentApplication {
+		if rules.CanDetach(sp) == nil {
 			cmdutil.Fprintf(out, "Keep it beyond the application:\n  kubectl savepoint detach %s\n", sp.Name)
 		}
 	}
 
-	var mine []eventsv1.Event
-	for _, e := range events {
-		if e.Regarding.UID == sp.UID {
-			mine = append(mine, e)
-		}
-	}
-	sort.Slice(mine, func(i, j int) bool { return eventTime(mine[i]).Before(eventTime(mine[j])) })
+	events = slices.Clone(events)
+	sort.Slice(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
 	cmdutil.Fprintf(out, "Events:\n")
-	if len(mine) == 0 {
+	if len(events) == 0 {
 		cmdutil.Fprintf(out, "  <none>\n")
 		return nil
 	}
 	ew := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
 	cmdutil.Fprintf(ew, "  TYPE\tREASON\tAGE\tMESSAGE\n")
-	for _, e := range mine {
+	for _, e := range events {
 		cmdutil.Fprintf(ew, "  %s\t%s\t%s\t%s\n", e.Type, e.Reason, duration.HumanDuration(now.Sub(eventTime(e))), e.Note)
 	}
 	return ew.Flush()

@@ -3,12 +3,14 @@
 package detach
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -18,19 +20,27 @@ import (
 
 // Options are the inputs of `kubectl savepoint detach`.
 type Options struct {
-	*cmdutil.Factory
-	Name      string
-	NewName   string
-	NoWait    bool
-	Timeout   time.Duration
-	DryRun    cmdutil.DryRun
-	client    client.Client
+	Name    string
+	NewName string
+	NoWait  bool
+	Timeout time.Duration
+	DryRun  cmdutil.DryRun
+	genericiooptions.IOStreams
+
 	namespace string
+	client    client.WithWatch
+}
+
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint detach`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{Timeout: 2 * time.Minute, DryRun: "none", IOStreams: streams}
 }
 
 // NewCmd returns `kubectl savepoint detach`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f}
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "detach NAME [--name NEW_NAME]",
 		Short: "Detach an application's COMPLETED savepoint, keeping its data",
@@ -45,31 +55,32 @@ application. Savepoints attached to a Statement cannot be detached.`,
   kubectl savepoint detach orders-20261125t101500-3f9a --name orders-before-migration`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if err := o.DryRun.Validate(); err != nil {
-				return err
-			}
-			if o.NewName == "" {
-				o.NewName = o.Name
-			}
-			var err error
-			if o.namespace, o.client, err = o.NamespaceAndClient(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE:              cmdutil.RunE(f, o),
 	}
 	cmd.Flags().StringVar(&o.NewName, "name", "", "Name of the DetachedSavepoint (default: the savepoint's name); unique across all namespaces.")
 	cmd.Flags().BoolVar(&o.NoWait, "no-wait", false, "Return once the DetachedSavepoint exists, before the attached savepoint is removed.")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 2*time.Minute, "How long to wait for the attached savepoint to be removed.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the attached savepoint to be removed.")
 	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
+// Complete takes the name (the new one defaults to it), the namespace and
+// the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	if o.NewName == "" {
+		o.NewName = o.Name
+	}
+	var err error
+	o.namespace, o.client, err = cmdutil.NamespaceAndClient(f)
+	return err
+}
+
+// Validate checks --dry-run.
+func (o *Options) Validate() error { return o.DryRun.Validate() }
+
 // Run creates the DetachedSavepoint and waits for the server-side detach.
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmdutil.Context(cmd)
+func (o *Options) Run(ctx context.Context) error {
 	sp := &cmfv1.Savepoint{}
 	if err := o.client.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.Name}, sp); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -3,10 +3,12 @@
 package importcmd
 
 import (
+	"context"
 	"errors"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -15,18 +17,25 @@ import (
 
 // Options are the inputs of `kubectl savepoint import`.
 type Options struct {
-	*cmdutil.Factory
 	Name   string
 	Path   string
 	DryRun cmdutil.DryRun
+	genericiooptions.IOStreams
 
 	namespace string
 	client    client.Client
 }
 
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint import`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{DryRun: "none", IOStreams: streams}
+}
+
 // NewCmd returns `kubectl savepoint import`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f}
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "import NAME --path PATH",
 		Short: "Register an existing savepoint as a detached savepoint",
@@ -36,45 +45,37 @@ which any application can start from. Its name is unique across all
 namespaces; deleting it later never touches the data.`,
 		Example: `  kubectl savepoint import migrated-orders --path s3://flink/savepoints/savepoint-1a2b3c-4d5e6f7a8b9c`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(args); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE:    cmdutil.RunE(f, o),
 	}
 	cmd.Flags().StringVar(&o.Path, "path", "", "The exact, complete location of the savepoint (required).")
 	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
 }
 
-// Validate checks the name and the flags before the cluster is reached.
-func (o *Options) Validate(args []string) error {
+// Complete takes the name, the namespace and the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
 	o.Name = args[0]
+	var err error
+	o.namespace, o.client, err = cmdutil.NamespaceAndClient(f)
+	return err
+}
+
+// Validate checks the flags before the cluster is reached.
+func (o *Options) Validate() error {
 	if o.Path == "" {
 		return errors.New("--path is required: the exact, complete location of the savepoint")
 	}
 	return o.DryRun.Validate()
 }
 
-// Complete resolves the namespace and the client.
-func (o *Options) Complete() error {
-	var err error
-	o.namespace, o.client, err = o.NamespaceAndClient()
-	return err
-}
-
 // Run creates the DetachedSavepoint.
-func (o *Options) Run(cmd *cobra.Command) error {
+func (o *Options) Run(ctx context.Context) error {
 	dsp := &cmfv1.DetachedSavepoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: o.Name},
 		Spec:       cmfv1.DetachedSavepointSpec{Path: o.Path},
 	}
 	if !o.DryRun.Client() {
-		if err := o.client.Create(cmdutil.Context(cmd), dsp, o.DryRun.CreateOptions()...); err != nil {
+		if err := o.client.Create(ctx, dsp, o.DryRun.CreateOptions()...); err != nil {
 			return cmdutil.UserError(err)
 		}
 	}

@@ -3,11 +3,13 @@
 package list
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -16,21 +18,28 @@ import (
 
 // Options are the inputs of `kubectl savepoint list`.
 type Options struct {
-	*cmdutil.Factory
 	Parent        cmdutil.ParentFlags
 	Output        *cmdutil.Output
 	Detached      bool
 	AllNamespaces bool
 	ChunkSize     int64
 	Names         []string
+	genericiooptions.IOStreams
 
-	namespace string
+	namespace string // "" with --all-namespaces
 	client    client.Client
 }
 
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint list`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{Output: cmdutil.NewOutput(), ChunkSize: 500, IOStreams: streams}
+}
+
 // NewCmd returns `kubectl savepoint list`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f, Output: cmdutil.NewOutput()}
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:     "list [NAME...] [--application APP | --statement STATEMENT | --detached]",
 		Aliases: []string{"get", "ls"},
@@ -47,15 +56,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
   # Only the paths of a statement's savepoints
   kubectl savepoint list -s clicks -o jsonpath='{.items[*].status.path}'`,
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE:              cmdutil.RunE(f, o),
 	}
 	o.Parent.AddFlags(cmd)
 	cmdutil.CompleteParents(f, cmd)
@@ -63,23 +64,23 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	o.Output.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.Detached, "detached", false, "List DetachedSavepoints instead of attached ones.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List across all namespaces.")
-	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this many; 0 fetches all at once.")
+	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Fetch large lists in chunks of this many; 0 fetches all at once.")
 	return cmd
 }
 
-// Complete resolves the namespace and the client.
-func (o *Options) Complete(args []string) error {
+// Complete takes the names, the namespace (none with --all-namespaces)
+// and the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
 	o.Names = args
 	o.Output.AllNamespaces = o.AllNamespaces
 	var err error
-	if o.namespace, err = o.Namespace(); err != nil {
+	if o.namespace, o.client, err = cmdutil.NamespaceAndClient(f); err != nil {
 		return err
 	}
 	if o.AllNamespaces {
 		o.namespace = ""
 	}
-	o.client, err = o.Client()
-	return err
+	return nil
 }
 
 // Validate checks the flags.
@@ -97,16 +98,11 @@ func (o *Options) Validate() error {
 }
 
 // Run lists, page by page, and prints.
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmdutil.Context(cmd)
+func (o *Options) Run(ctx context.Context) error {
 	opts := []client.ListOption{client.InNamespace(o.namespace)}
 	if o.Parent.Set() {
-		field := "spec.application"
-		if kind, _ := o.Parent.Kind(); kind == cmfv1.ParentStatement {
-			field = "spec.statement"
-		}
-		_, name := o.Parent.Kind()
-		opts = append(opts, client.MatchingFields{field: name})
+		kind, name := o.Parent.Kind()
+		opts = append(opts, client.MatchingFields{kind.SavepointField(): name})
 	}
 
 	var attached []cmfv1.Savepoint

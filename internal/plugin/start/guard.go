@@ -12,7 +12,6 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/cmdutil"
-	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/create"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
@@ -22,7 +21,7 @@ import (
 // user said so already; otherwise the user is told what goes and asked, on
 // a terminal only. A dry run is told and not asked. A job that does not run
 // has nothing to lose: no question.
-func (o *Options) guard(ctx context.Context, c client.Client, parent client.Object, ref *cmfv1.StartFromSavepoint) error {
+func (o *Options) guard(ctx context.Context, parent client.Object, ref *cmfv1.StartFromSavepoint) error {
 	job := cmdutil.ParentProgressOf(parent)
 	kind, name := o.Parent.Kind()
 	if !job.JobRuns() {
@@ -36,7 +35,7 @@ func (o *Options) guard(ctx context.Context, c client.Client, parent client.Obje
 	}
 	// The start point is checked before a savepoint is taken or a question
 	// asked: a redeploy the webhook would refuse needs neither.
-	from, err := describeStart(ctx, c, kind, parent.GetNamespace(), name, ref, time.Now())
+	from, err := describeStart(ctx, o.client, kind, parent.GetNamespace(), name, ref, time.Now())
 	if err != nil {
 		return err
 	}
@@ -64,15 +63,7 @@ func (o *Options) guard(ctx context.Context, c client.Client, parent client.Obje
 // `kubectl savepoint create -a APP --wait` does, and waits until it is
 // COMPLETED: a savepoint that fails stops the redeploy.
 func (o *Options) savepointFirst(ctx context.Context) error {
-	co := create.NewOptions(o.Factory)
-	co.Parent, co.Wait, co.Timeout, co.DryRun = o.Parent, true, o.Timeout, o.DryRun
-	if err := co.Complete(nil); err != nil {
-		return err
-	}
-	if err := co.Validate(); err != nil {
-		return err
-	}
-	sp, err := co.Take(ctx)
+	sp, err := o.first.Take(ctx)
 	if err != nil {
 		return fmt.Errorf("not redeployed: %w", err)
 	}

@@ -5,19 +5,21 @@ package start
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/cmdutil"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/create"
 )
 
 // Options are the inputs of `kubectl savepoint start`.
 type Options struct {
-	*cmdutil.Factory
 	Parent                cmdutil.ParentFlags
 	Savepoint, UID, Path  string
 	AllowNonRestoredState bool
@@ -29,11 +31,24 @@ type Options struct {
 	// SavepointFirst takes a savepoint of a running job before the redeploy
 	// discards its state.
 	SavepointFirst bool
+	genericiooptions.IOStreams
+
+	namespace string
+	client    client.WithWatch
+	// first takes the savepoint of --savepoint-first, as create does.
+	first *create.Options
+}
+
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint start`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{DryRun: "none", Timeout: 5 * time.Minute, IOStreams: streams}
 }
 
 // NewCmd returns `kubectl savepoint start`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f}
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "start (--application APP | --statement STATEMENT) (--savepoint NAME | --uid UID | --path PATH)",
 		Short: "Redeploy an application or a statement from a savepoint",
@@ -72,12 +87,7 @@ says what it would discard and asks nothing.`,
   # A statement from its own savepoint, by UID
   kubectl savepoint start -s clicks --uid 0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: cmdutil.RunE(f, o),
 	}
 	o.Parent.AddFlags(cmd)
 	cmdutil.CompleteParents(f, cmd)
@@ -88,9 +98,26 @@ says what it would discard and asks nothing.`,
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Redeploy a running job without asking, discarding the state it built since the savepoint.")
 	cmd.Flags().BoolVar(&o.SavepointFirst, "savepoint-first", false, "If the job runs, take a savepoint of it first (as create does) and wait until it is COMPLETED, then redeploy without asking.")
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the redeployed job runs (the parent is Ready), showing each phase.")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long --wait, and --savepoint-first for its savepoint, wait.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait, and --savepoint-first for its savepoint, wait.")
 	cmdutil.AddDryRunFlag(cmd, &o.DryRun)
 	return cmd
+}
+
+// Complete takes the namespace and the client and, with --savepoint-first,
+// the options of the savepoint to take first: those of
+// `kubectl savepoint create -a APP --wait` with start's --timeout and
+// --dry-run.
+func (o *Options) Complete(f cmdutil.Factory, cmd *cobra.Command, _ []string) error {
+	var err error
+	if o.namespace, o.client, err = cmdutil.NamespaceAndClient(f); err != nil {
+		return err
+	}
+	if !o.SavepointFirst {
+		return nil
+	}
+	o.first = create.NewOptions(o.IOStreams)
+	o.first.Parent, o.first.Wait, o.first.Timeout, o.first.DryRun = o.Parent, true, o.Timeout, o.DryRun
+	return o.first.Complete(f, cmd, nil)
 }
 
 // Validate checks that exactly one parent and one savepoint are named.
@@ -116,34 +143,32 @@ func (o *Options) Validate() error {
 	if kind, _ := o.Parent.Kind(); kind == cmfv1.ParentStatement && o.Path != "" {
 		return errors.New("--path is for applications: a statement starts only from its own savepoints (--savepoint or --uid)")
 	}
+	if o.first != nil {
+		return o.first.Validate()
+	}
 	return nil
 }
 
 // Run sets startFromSavepoint and bumps the nonce, with optimistic locking;
 // a running job's state is first kept in a savepoint (--savepoint-first),
 // or its loss confirmed (see guard).
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmdutil.Context(cmd)
-	ns, c, err := o.NamespaceAndClient()
-	if err != nil {
-		return err
-	}
+func (o *Options) Run(ctx context.Context) error {
 	ref := &cmfv1.StartFromSavepoint{SavepointName: o.Savepoint, UID: o.UID, InitialSavepointPath: o.Path}
 	if o.AllowNonRestoredState {
 		ref.AllowNonRestoredState = &o.AllowNonRestoredState
 	}
 	kind, name := o.Parent.Kind()
-	key := client.ObjectKey{Namespace: ns, Name: name}
-	parent, err := getParent(ctx, c, kind, key)
+	key := client.ObjectKey{Namespace: o.namespace, Name: name}
+	parent, err := getParent(ctx, o.client, kind, key)
 	if err != nil {
 		return err
 	}
-	if err := o.guard(ctx, c, parent, ref); err != nil {
+	if err := o.guard(ctx, parent, ref); err != nil {
 		return err
 	}
 	// Read again: a savepoint or a question takes time, and the manager
 	// writes the parent's status meanwhile.
-	obj, nonce, err := o.redeploy(ctx, c, kind, key, ref)
+	obj, nonce, err := o.redeploy(ctx, kind, key, ref)
 	if err != nil {
 		return err
 	}
@@ -158,7 +183,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if !o.Wait {
 		return nil
 	}
-	p, err := cmdutil.WaitForRedeploy(ctx, c, obj, obj.GetGeneration(), o.Timeout, o.ErrOut)
+	p, err := cmdutil.WaitForRedeploy(ctx, o.client, obj, obj.GetGeneration(), o.Timeout, o.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -186,13 +211,13 @@ func getParent(ctx context.Context, c client.Client, kind cmfv1.ParentKind, key 
 // nonce; the manager writes the parent's status all the time, which moves
 // that version too, so a conflict is met by reading again and counting
 // from the nonce found then.
-func (o *Options) redeploy(ctx context.Context, c client.Client, kind cmfv1.ParentKind, key client.ObjectKey, ref *cmfv1.StartFromSavepoint) (client.Object, int64, error) {
+func (o *Options) redeploy(ctx context.Context, kind cmfv1.ParentKind, key client.ObjectKey, ref *cmfv1.StartFromSavepoint) (client.Object, int64, error) {
 	var obj client.Object
 	var nonce int64
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		p := kind.NewParent()
 		obj = p
-		if err := c.Get(ctx, key, p); err != nil {
+		if err := o.client.Get(ctx, key, p); err != nil {
 			return err
 		}
 		patch := client.MergeFromWithOptions(p.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
@@ -201,7 +226,7 @@ func (o *Options) redeploy(ctx context.Context, c client.Client, kind cmfv1.Pare
 		if o.DryRun.Client() {
 			return nil
 		}
-		return c.Patch(ctx, obj, patch, o.DryRun.PatchOptions()...)
+		return o.client.Patch(ctx, obj, patch, o.DryRun.PatchOptions()...)
 	})
 	if err != nil {
 		return nil, 0, cmdutil.UserError(err)
@@ -216,9 +241,8 @@ func next(nonce *int64) int64 {
 	return *nonce + 1
 }
 
+// resource is how the confirmation names the kind, as kubectl names a
+// resource in "deployment/web restarted".
 func resource(kind cmfv1.ParentKind) string {
-	if kind == cmfv1.ParentStatement {
-		return "statement"
-	}
-	return "flinkapplication"
+	return strings.ToLower(string(kind))
 }

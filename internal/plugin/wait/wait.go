@@ -2,11 +2,13 @@
 package wait
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -15,19 +17,26 @@ import (
 
 // Options are the inputs of `kubectl savepoint wait`.
 type Options struct {
-	*cmdutil.Factory
 	Name    string
 	For     string
 	Timeout time.Duration
+	genericiooptions.IOStreams
 
-	want      cmfv1.SavepointState
+	want      cmfv1.SavepointState // --for, in capitals
 	namespace string
-	client    client.Client
+	client    client.WithWatch
+}
+
+var _ cmdutil.Options = &Options{}
+
+// NewOptions returns the options of a plain `kubectl savepoint wait`.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{For: string(cmfv1.StateCompleted), Timeout: 5 * time.Minute, IOStreams: streams}
 }
 
 // NewCmd returns `kubectl savepoint wait`.
-func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	o := &Options{Factory: f}
+func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "wait NAME [--for STATE] [--timeout DURATION]",
 		Short: "Wait until a savepoint reaches a state",
@@ -37,25 +46,24 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
   kubectl savepoint wait orders-20261125t101500-3f9a --for IN_PROGRESS --timeout 30s`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cmdutil.CompleteSavepoints(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE:              cmdutil.RunE(f, o),
 	}
-	cmd.Flags().StringVar(&o.For, "for", string(cmfv1.StateCompleted), "The state to wait for.")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "How long to wait.")
+	cmd.Flags().StringVar(&o.For, "for", o.For, "The state to wait for.")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait.")
 	return cmd
+}
+
+// Complete takes the name, --for in capitals, the namespace and the client.
+func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	o.want = cmfv1.SavepointState(strings.ToUpper(o.For))
+	var err error
+	o.namespace, o.client, err = cmdutil.NamespaceAndClient(f)
+	return err
 }
 
 // Validate checks --for.
 func (o *Options) Validate() error {
-	o.want = cmfv1.SavepointState(strings.ToUpper(o.For))
 	switch o.want {
 	case cmfv1.StateTriggerPending, cmfv1.StateInProgress, cmfv1.StateCompleted, cmfv1.StateFailed, cmfv1.StateAbandoned:
 		return nil
@@ -63,16 +71,9 @@ func (o *Options) Validate() error {
 	return fmt.Errorf("--for %q: use TRIGGER_PENDING, IN_PROGRESS, COMPLETED, FAILED or ABANDONED", o.For)
 }
 
-// Complete resolves the namespace and the client.
-func (o *Options) Complete() error {
-	var err error
-	o.namespace, o.client, err = o.NamespaceAndClient()
-	return err
-}
-
 // Run waits, showing each state change.
-func (o *Options) Run(cmd *cobra.Command) error {
-	sp, err := cmdutil.WaitForState(cmdutil.Context(cmd), o.client, client.ObjectKey{Namespace: o.namespace, Name: o.Name}, []cmfv1.SavepointState{o.want}, o.Timeout, o.ErrOut)
+func (o *Options) Run(ctx context.Context) error {
+	sp, err := cmdutil.WaitForState(ctx, o.client, client.ObjectKey{Namespace: o.namespace, Name: o.Name}, []cmfv1.SavepointState{o.want}, o.Timeout, o.ErrOut)
 	if err != nil {
 		return err
 	}

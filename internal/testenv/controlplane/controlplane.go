@@ -60,6 +60,11 @@ type Options struct {
 	// ExtraCRDDirs are installed beside the project's CRDs (e.g. the Flink
 	// Kubernetes Operator's).
 	ExtraCRDDirs []string
+	// WebhookHost is the host the webhook configurations' URLs name; the
+	// server still listens on 127.0.0.1. Default 127.0.0.1; a manager that
+	// makes its own certificate, which names DNS names only, needs one,
+	// e.g. localhost.
+	WebhookHost string
 }
 
 // Start starts a control plane for t and stops it when t ends, whether the
@@ -77,6 +82,7 @@ func Start(t testing.TB, opts Options) *Env {
 	var webhooks envtest.WebhookInstallOptions
 	if opts.Webhooks {
 		webhooks.Paths = []string{filepath.Join(root, "manifests", "webhook")}
+		webhooks.LocalServingHostExternalName = opts.WebhookHost
 	}
 	te := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
