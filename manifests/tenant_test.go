@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -52,7 +53,14 @@ func TestTenantDetach(t *testing.T) {
 	})
 	manager, err := client.New(sa, client.Options{Scheme: env.Scheme})
 	require.NoError(t, err)
+	// team-a's application runs through the Flink Kubernetes Operator:
+	// writing it needs the right to write its FlinkDeployment.
+	require.NoError(t, env.Client.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "flinkdeployments"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments"}, Verbs: []string{"create", "update"}}}}))
+	_, errOut, err = env.RunKubectl(ctx, "create", "rolebinding", "team-a-admin-flinkdeployments", "-n", "team-a", "--role", "flinkdeployments", "--user", "team-a-admin")
+	require.NoError(t, err, errOut)
 	teamA := tenant(t, env, "team-a", "team-a-admin", "admin", "savepoint-detached-editor")
+	waitAllowed(t, env, "team-a-admin", "create", "flink.apache.org", "flinkdeployments", "team-a")
 	owner := tenant(t, env, "team-b", "team-b-owner", "cluster-admin")
 
 	require.NoError(t, teamA.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "orders"},
@@ -113,22 +121,27 @@ func tenant(t *testing.T, env *controlplane.Env, ns, user string, clusterRoles .
 		_, errOut, err := env.RunKubectl(ctx, "create", "rolebinding", user+"-"+role, "-n", ns, "--clusterrole", role, "--user", user)
 		require.NoError(t, err, errOut)
 	}
-	// A binding takes effect through the authorizer's informer, a moment
-	// after its create.
-	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+	waitAllowed(t, env, user, "create", cmfv1.GroupVersion.Group, "detachedsavepoints", ns)
+	c, err := client.New(actingAs(env, user), client.Options{Scheme: env.Scheme})
+	require.NoError(t, err)
+	return c
+}
+
+// waitAllowed waits until user may verb resource of group in ns: a binding
+// takes effect through the authorizer's informer, a moment after its create.
+func waitAllowed(t *testing.T, env *controlplane.Env, user, verb, group, resource, ns string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
 		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User: user, Groups: []string{"system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Group: cmfv1.GroupVersion.Group, Resource: "detachedsavepoints"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: group, Resource: resource},
 		}}
 		if err := env.Client.Create(ctx, review); err != nil {
 			return false, err
 		}
 		return review.Status.Allowed, nil
 	})
-	require.NoError(t, err, "%s's bindings in %s take effect", user, ns)
-	c, err := client.New(actingAs(env, user), client.Options{Scheme: env.Scheme})
-	require.NoError(t, err)
-	return c
+	require.NoError(t, err, "%s may %s %s.%s in %s", user, verb, resource, group, ns)
 }
 
 // actingAs is the control plane's admin config impersonating an

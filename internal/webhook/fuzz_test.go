@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionv1beta1 "k8s.io/api/admission/v1beta1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -51,7 +52,10 @@ const fuzzManager = "savepoint-manager"
 //   - a DetachedSavepoint update that adds, removes or changes spec.source
 //     is never allowed;
 //   - a parent written with a Flink setting only the manager chooses
-//     (rules.ReservedSetting) is never allowed.
+//     (rules.ReservedSetting) is never allowed;
+//   - an application without computePoolName is created, or its spec
+//     changed, only by a user who may create, or update, its
+//     FlinkDeployment (asked with a SubjectAccessReview).
 //
 // The seed corpus is in testdata/fuzz/FuzzAdmission.
 func FuzzAdmission(f *testing.F) {
@@ -92,6 +96,7 @@ func FuzzAdmission(f *testing.F) {
 	// The secret's uids exist only now: references by uid, as mallory.
 	f.Add(uint8(1), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"4","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"DetachedSavepoint"},"namespace":"mallory","name":"stolen","userInfo":{"username":"mallory","groups":["system:authenticated"]},"dryRun":true,"object":{"apiVersion":"cmf.confluent.io/v1","kind":"DetachedSavepoint","metadata":{"name":"stolen","namespace":"mallory"},"spec":{"path":"s3://guess","source":{"namespace":"secret","application":"orders","savepointName":"nightly","uid":"%s"}}}}}`, secrets.savepointUID)))
 	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"5","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"job":{"jarURI":"local:///j.jar","startFromSavepoint":{"uid":"%s"}}}}}}`, secrets.detachedUID)))
+	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"6","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"computePoolName":"pool","job":{"jarURI":"http://artifacts/j.jar","startFromSavepoint":{"uid":"%s"}}}}}}`, secrets.detachedUID)))
 
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		path := paths[int(which)%len(paths)]
@@ -124,7 +129,7 @@ func FuzzAdmission(f *testing.F) {
 		}
 		secrets.requireNotLeaked(t, env, sent.Request, strings.TrimSpace(answer))
 		if review.Response.Allowed {
-			requireNotAllowed(t, decoder, path, sent.Request)
+			requireNotAllowed(t, env, decoder, path, sent.Request)
 		}
 	})
 }
@@ -171,12 +176,8 @@ func (s *secrets) requireNotLeaked(t *testing.T, env *controlplane.Env, req *adm
 		if !strings.Contains(answer, secret.value) || carries(req, secret.value) {
 			continue
 		}
-		extra := map[string]authorizationv1.ExtraValue{}
-		for k, v := range req.UserInfo.Extra {
-			extra[k] = authorizationv1.ExtraValue(v)
-		}
 		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups, Extra: extra,
+			User: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups, Extra: extraOf(req.UserInfo.Extra),
 			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "secret", Verb: "get", Group: cmfv1.GroupVersion.Group, Resource: secret.resource, Name: secret.name},
 		}}
 		if err := env.Client.Create(context.Background(), review); err != nil {
@@ -205,7 +206,7 @@ func carries(req *admissionv1.AdmissionRequest, value string) bool {
 
 // requireNotAllowed fails when an allowed request breaks a rule that no
 // request may pass.
-func requireNotAllowed(t *testing.T, decoder admission.Decoder, path string, req *admissionv1.AdmissionRequest) {
+func requireNotAllowed(t *testing.T, env *controlplane.Env, decoder admission.Decoder, path string, req *admissionv1.AdmissionRequest) {
 	switch path {
 	case ValidateSavepointPath:
 		if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update || req.UserInfo.Username == fuzzManager {
@@ -238,9 +239,43 @@ func requireNotAllowed(t *testing.T, decoder admission.Decoder, path string, req
 	case ValidateParentPath:
 		kind := cmfv1.ParentKind(req.Kind.Kind)
 		obj := kind.NewParent()
-		if obj == nil || req.Operation != admissionv1.Create || decoder.DecodeRaw(req.Object, obj) != nil {
+		if obj == nil || req.Operation != admissionv1.Create && req.Operation != admissionv1.Update || decoder.DecodeRaw(req.Object, obj) != nil {
 			return
 		}
-		require.Empty(t, rules.ReservedSetting(obj), "a reserved setting was admitted")
+		if req.Operation == admissionv1.Create {
+			require.Empty(t, rules.ReservedSetting(obj), "a reserved setting was admitted")
+		}
+		if app, ok := obj.(*cmfv1.FlinkApplication); ok && app.Spec.ComputePoolName == "" {
+			requireMayWriteDeployment(t, env, req)
+		}
 	}
+}
+
+// requireMayWriteDeployment fails when the user of an admitted create, or
+// spec change, of an operator-mode application may not write its
+// FlinkDeployment.
+func requireMayWriteDeployment(t *testing.T, env *controlplane.Env, req *admissionv1.AdmissionRequest) {
+	attrs := &authorizationv1.ResourceAttributes{Namespace: req.Namespace, Verb: "create", Group: "flink.apache.org", Resource: "flinkdeployments"}
+	if req.Operation == admissionv1.Update {
+		if changed, err := specChanged(req.Object.Raw, req.OldObject.Raw); err != nil || !changed {
+			return
+		}
+		attrs.Verb, attrs.Name = "update", req.Name
+	}
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups, Extra: extraOf(req.UserInfo.Extra), ResourceAttributes: attrs,
+	}}
+	if err := env.Client.Create(context.Background(), review); err != nil {
+		return // not a user the API server can judge (e.g. no name): nothing could have been granted
+	}
+	require.True(t, review.Status.Allowed, "%q may not %s flinkdeployments in %s, yet an operator-mode application was admitted", req.UserInfo.Username, attrs.Verb, req.Namespace)
+}
+
+// extraOf is a user's extra information as a SubjectAccessReview takes it.
+func extraOf(extra map[string]authenticationv1.ExtraValue) map[string]authorizationv1.ExtraValue {
+	out := make(map[string]authorizationv1.ExtraValue, len(extra))
+	for k, v := range extra {
+		out[k] = authorizationv1.ExtraValue(v)
+	}
+	return out
 }

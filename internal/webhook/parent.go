@@ -2,12 +2,15 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -19,8 +22,10 @@ import (
 // parentValidator enforces the rules of FlinkApplications and Statements: no
 // deletion while savepoints are attached; a startFromSavepoint that names a
 // savepoint the parent may start from and the user may read; no Flink
-// setting that only the manager chooses; and the force-delete annotation
-// only from a user who may delete the parent.
+// setting that only the manager chooses; the force-delete annotation only
+// from a user who may delete the parent; and an application run by the
+// Flink Kubernetes Operator only from a user who may write the
+// FlinkDeployment the manager renders it into.
 type parentValidator struct {
 	decoder     admission.Decoder
 	lookups     *lookups
@@ -45,6 +50,9 @@ func (v *parentValidator) Handle(ctx context.Context, req admission.Request) adm
 			return resp
 		}
 		if resp := v.requireDeleteToForce(ctx, req, obj, old); !resp.Allowed {
+			return resp
+		}
+		if resp := v.requireDeploymentRights(ctx, req, obj); !resp.Allowed {
 			return resp
 		}
 		return v.validateStartFrom(ctx, req, obj, old)
@@ -114,6 +122,68 @@ func (v *parentValidator) requireDeleteToForce(ctx context.Context, req admissio
 			kind, req.Name, cmfv1.ForceDeleteAnnotation, req.UserInfo.Username, kind, req.Name, kind.Resource(), req.Namespace))
 	}
 	return admission.Allowed("")
+}
+
+// flinkDeployments is the Flink Kubernetes Operator's resource that the
+// manager renders an application without computePoolName into.
+var flinkDeployments = authorizationv1.ResourceAttributes{Group: "flink.apache.org", Version: "v1beta1", Resource: "flinkdeployments"}
+
+// requireDeploymentRights allows an application without computePoolName
+// only to a user who may write its FlinkDeployment themselves: the manager
+// renders the spec into one of the same name with its own rights, with
+// whatever the spec says (serviceAccount, podTemplate, image), so a user
+// allowed FlinkApplications but not FlinkDeployments would otherwise get
+// FlinkDeployments. create on a create (unnamed, as the API server
+// authorizes a create), update of that FlinkDeployment when the spec
+// changes, fields the manager does not know included; a change of metadata
+// alone (the manager's finalizers, annotations) renders nothing and passes.
+func (v *parentValidator) requireDeploymentRights(ctx context.Context, req admission.Request, obj cmfv1.Parent) admission.Response {
+	app, ok := obj.(*cmfv1.FlinkApplication)
+	if !ok || app.Spec.ComputePoolName != "" {
+		return admission.Allowed("")
+	}
+	attrs := flinkDeployments
+	attrs.Namespace, attrs.Verb = req.Namespace, "create"
+	way := "ask for create on flinkdeployments.flink.apache.org there, or set spec.computePoolName to run the job on a ComputePool"
+	if req.Operation == admissionv1.Update {
+		changed, err := specChanged(req.Object.Raw, req.OldObject.Raw)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if !changed {
+			return admission.Allowed("")
+		}
+		attrs.Verb, attrs.Name = "update", req.Name
+		way = fmt.Sprintf("ask for update on flinkdeployments.flink.apache.org %s there", req.Name)
+	}
+	ok, err := v.access.mayDo(ctx, req.UserInfo, attrs)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !ok {
+		return admission.Denied(fmt.Sprintf("FlinkApplication %s: without spec.computePoolName the savepoint manager renders it into the FlinkDeployment %s, which needs the right to %s that: user %q may not %s flinkdeployments.flink.apache.org in namespace %s; %s",
+			req.Name, req.Name, attrs.Verb, req.UserInfo.Username, attrs.Verb, req.Namespace, way))
+	}
+	return admission.Allowed("")
+}
+
+// specChanged compares the spec of two stored objects as JSON, fields our
+// types do not know included: they are rendered too. No old object counts
+// as a change.
+func specChanged(obj, old []byte) (bool, error) {
+	if len(old) == 0 {
+		return true, nil
+	}
+	var now, before struct {
+		Spec any `json:"spec"`
+	}
+	if err := json.Unmarshal(obj, &now); err != nil {
+		return false, fmt.Errorf("decode the spec: %w", err)
+	}
+	if err := json.Unmarshal(old, &before); err != nil {
+		return false, fmt.Errorf("decode the old spec: %w", err)
+	}
+	return !reflect.DeepEqual(now.Spec, before.Spec), nil
 }
 
 // validateStartFrom resolves a new or changed startFromSavepoint as the

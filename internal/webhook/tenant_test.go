@@ -85,12 +85,15 @@ func TestTenants(t *testing.T) {
 	t.Run("team-b cannot start from team-a's detached savepoint, nor learn its path", s.testStartAcross)
 	t.Run("team-b cannot mark or force team-a's savepoints, nor bypass its own rules", s.testAnnotations)
 	t.Run("team-b's statements cannot restore from a path or take over a job", s.testReservedSettings)
+	t.Run("a user allowed FlinkApplications but not FlinkDeployments gets no FlinkDeployment", s.testOperatorMode)
 }
 
 // namespaceAdmin binds user, in ns only, to `admin` and to
-// savepoint-detached-editor, as the README says, and returns a client
-// acting as that user. The aggregated admin alone grants no
-// DetachedSavepoints: they are bound explicitly.
+// savepoint-detached-editor, as the README says, and lets them write the
+// Flink Kubernetes Operator's FlinkDeployments there (as a cluster whose
+// teams run operator-mode applications does); it returns a client acting
+// as that user. The aggregated admin alone grants no DetachedSavepoints:
+// they are bound explicitly.
 func (s *tenants) namespaceAdmin(t *testing.T, ns, user string) client.Client {
 	t.Helper()
 	ctx := context.Background()
@@ -101,6 +104,7 @@ func (s *tenants) namespaceAdmin(t *testing.T, ns, user string) client.Client {
 	_, errOut, err = s.env.RunKubectl(ctx, "create", "rolebinding", user+"-detached", "-n", ns, "--clusterrole", "savepoint-detached-editor", "--user", user)
 	require.NoError(t, err, errOut)
 	s.waitAllowed(t, user, "create", "detachedsavepoints", ns, "")
+	s.grantDeployments(t, ns, user, "create", "update")
 	c, err := client.New(impersonating(s.env, user), client.Options{Scheme: s.env.Scheme})
 	require.NoError(t, err)
 	return c
@@ -334,6 +338,96 @@ func (s *tenants) testReservedSettings(t *testing.T) {
 	} {
 		requireDenied(t, s.teamB.Create(ctx, tc.obj), tc.want)
 	}
+}
+
+// testOperatorMode: the manager renders an application without
+// computePoolName into a FlinkDeployment with its own rights, so writing
+// one needs the right to write the FlinkDeployment: team-b's developer
+// (`edit` in team-b, which carries no FlinkDeployments) may run jobs on a
+// compute pool, but neither create an operator-mode application nor change
+// the spec of one, fields our types do not know (podTemplate) included;
+// team-b-admin, who may write FlinkDeployments there, may.
+func (s *tenants) testOperatorMode(t *testing.T) {
+	ctx := context.Background()
+	const developer = "team-b-developer"
+	_, errOut, err := s.env.RunKubectl(ctx, "create", "rolebinding", developer, "-n", teamB, "--clusterrole", "edit", "--user", developer)
+	require.NoError(t, err, errOut)
+	s.waitAllowed(t, developer, "create", "flinkapplications", teamB, "")
+	dev, err := client.New(impersonating(s.env, developer), client.Options{Scheme: s.env.Scheme})
+	require.NoError(t, err)
+	application := func(name, pool string) *cmfv1.FlinkApplication {
+		return &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: name},
+			Spec: cmfv1.FlinkApplicationSpec{ComputePoolName: pool, ServiceAccount: "flink", Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}}}
+	}
+
+	for _, opts := range [][]client.CreateOption{nil, {client.DryRunAll}} {
+		requireDenied(t, dev.Create(ctx, application("deploy-me", ""), opts...),
+			`FlinkApplication deploy-me: without spec.computePoolName the savepoint manager renders it into the FlinkDeployment deploy-me, which needs the right to create that: user "team-b-developer" may not create flinkdeployments.flink.apache.org in namespace team-b; ask for create on flinkdeployments.flink.apache.org there, or set spec.computePoolName to run the job on a ComputePool`)
+	}
+	require.NoError(t, dev.Create(ctx, application("on-pool", "pool")), "a job on a compute pool renders no FlinkDeployment")
+
+	streams := application("streams", "")
+	require.NoError(t, s.teamB.Create(ctx, streams), "team-b-admin may write FlinkDeployments in team-b")
+	const updateDenied = `FlinkApplication streams: without spec.computePoolName the savepoint manager renders it into the FlinkDeployment streams, which needs the right to update that: user "team-b-developer" may not update flinkdeployments.flink.apache.org in namespace team-b; ask for update on flinkdeployments.flink.apache.org streams there`
+	for _, tc := range []struct{ name, patch string }{
+		{"a field of ours", `{"spec":{"serviceAccount":"flink-admin"}}`},
+		{"a field only the operator knows", `{"spec":{"podTemplate":{"spec":{"serviceAccountName":"flink-admin"}}}}`},
+		{"the job's savepoint path", `{"spec":{"job":{"initialSavepointPath":"s3://flink/team-a/savepoint-nightly"}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireDenied(t, dev.Patch(ctx, streams.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(tc.patch))), updateDenied)
+		})
+	}
+	got := &cmfv1.FlinkApplication{}
+	require.NoError(t, s.admin.Get(ctx, client.ObjectKeyFromObject(streams), got))
+	assert.Equal(t, "flink", got.Spec.ServiceAccount, "the spec is team-b-admin's")
+	require.NoError(t, dev.Patch(ctx, streams.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"owner":"team-b"}}}`))),
+		"metadata renders nothing: edit is enough")
+	require.NoError(t, s.teamB.Patch(ctx, streams.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"parallelism":2}}}`))))
+
+	// Update on that one FlinkDeployment is enough to change that one application.
+	require.NoError(t, s.admin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "update-streams"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments"}, Verbs: []string{"update"}, ResourceNames: []string{"streams"}}}}))
+	require.NoError(t, s.admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "update-streams"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "update-streams"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: developer}}}))
+	waitFor(t, 10*time.Second, func() bool {
+		return s.mayDeployments(t, developer, "update", teamB, "streams")
+	}, "the developer may update FlinkDeployment streams")
+	require.NoError(t, dev.Patch(ctx, streams.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"spec":{"job":{"parallelism":3}}}`))))
+	requireDenied(t, dev.Create(ctx, application("deploy-me", "")), `user "team-b-developer" may not create flinkdeployments.flink.apache.org in namespace team-b`)
+
+	// Nothing of team-b's reaches team-a.
+	err = s.teamB.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: teamA, Name: "deploy-me"}, Spec: application("", "").Spec})
+	assert.True(t, apierrors.IsForbidden(err), "team-b-admin writes no application in team-a: %v", err)
+}
+
+// grantDeployments lets user verb FlinkDeployments in ns, with a Role
+// written directly (kubectl create role would need the operator's CRDs).
+func (s *tenants) grantDeployments(t *testing.T, ns, user string, verbs ...string) {
+	t.Helper()
+	ctx := context.Background()
+	name := user + "-flinkdeployments"
+	require.NoError(t, s.admin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments"}, Verbs: verbs}}}))
+	require.NoError(t, s.admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}))
+	waitFor(t, 10*time.Second, func() bool {
+		return s.mayDeployments(t, user, verbs[0], ns, "")
+	}, fmt.Sprintf("%s may %s flinkdeployments in %s", user, verbs[0], ns))
+}
+
+// mayDeployments asks the API server whether user may verb the
+// FlinkDeployment ns/name (any, when name is empty).
+func (s *tenants) mayDeployments(t *testing.T, user, verb, ns, name string) bool {
+	t.Helper()
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, Groups: []string{"system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: "flink.apache.org", Resource: "flinkdeployments", Name: name},
+	}}
+	require.NoError(t, s.admin.Create(context.Background(), review))
+	return review.Status.Allowed
 }
 
 // requireUntouched: team-a's savepoints and detached savepoint are as

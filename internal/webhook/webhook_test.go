@@ -398,7 +398,10 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 	}
 
 	t.Run("a detached savepoint of another namespace needs get on it there", func(t *testing.T) {
-		starter := s.user(t, ns, "starter", rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"flinkapplications"}, Verbs: []string{"get", "update"}})
+		// payments runs through the Flink Kubernetes Operator: changing its
+		// spec also needs update on its FlinkDeployment.
+		starter := s.user(t, ns, "starter", rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"flinkapplications"}, Verbs: []string{"get", "update"}},
+			rbacv1.PolicyRule{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments"}, Verbs: []string{"update"}})
 		startFrom := func(c client.Client, ref cmfv1.StartFromSavepoint, opts ...client.UpdateOption) error {
 			app := &cmfv1.FlinkApplication{}
 			require.NoError(t, s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "payments"}, app))
