@@ -51,8 +51,9 @@ const fuzzManager = "savepoint-manager"
 //     manager-only annotation is allowed only for the manager;
 //   - a DetachedSavepoint update that adds, removes or changes spec.source
 //     is never allowed;
-//   - a parent written with a Flink setting only the manager chooses
-//     (rules.ReservedSetting) is never allowed;
+//   - a parent created with a Flink setting only the manager chooses
+//     (rules.ReservedSetting), or with a rest-url annotation longer than
+//     an endpoint URL may be, is never allowed;
 //   - an application without computePoolName is created, or its spec
 //     changed, only by a user who may create, or update, its
 //     FlinkDeployment (asked with a SubjectAccessReview).
@@ -244,6 +245,7 @@ func requireNotAllowed(t *testing.T, env *controlplane.Env, decoder admission.De
 		}
 		if req.Operation == admissionv1.Create {
 			require.Empty(t, rules.ReservedSetting(obj), "a reserved setting was admitted")
+			require.LessOrEqual(t, len(obj.GetAnnotations()[cmfv1.RestURLAnnotation]), cmfv1.MaxEndpointURLLength, "a longer rest-url was admitted")
 		}
 		if app, ok := obj.(*cmfv1.FlinkApplication); ok && app.Spec.ComputePoolName == "" {
 			requireMayWriteDeployment(t, env, req)

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,4 +94,55 @@ func TestReservedSettingsOnUpdate(t *testing.T) {
 	resp = v.Handle(context.Background(), review(t, admissionv1.Update, "Statement", stopped, old))
 	require.False(t, resp.Allowed)
 	assert.Contains(t, resp.Result.Message, "Statement x: spec.properties[execution.savepoint.path] chooses the savepoint the job restores from")
+}
+
+// TestRestURLLength: the rest-url annotation is capped when it is set or
+// changed; a parent admitted before with a longer one still takes edits of
+// anything else.
+func TestRestURLLength(t *testing.T) {
+	v := &parentValidator{decoder: admission.NewDecoder(controlplane.NewScheme())}
+	statement := func(url string) *cmfv1.Statement {
+		stmt := &cmfv1.Statement{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "x"},
+			Spec:       cmfv1.StatementSpec{Statement: "INSERT INTO sink SELECT * FROM source", ComputePoolName: "pool"},
+		}
+		if url != "" {
+			stmt.Annotations = map[string]string{cmfv1.RestURLAnnotation: url}
+		}
+		return stmt
+	}
+	url := func(n int) string { return "http://jm:8081/" + strings.Repeat("a", n-len("http://jm:8081/")) }
+	longest, tooLong, other := url(cmfv1.MaxEndpointURLLength), url(cmfv1.MaxEndpointURLLength+1), url(cmfv1.MaxEndpointURLLength+2)
+	finalized := statement(tooLong)
+	finalized.Finalizers = []string{cmfv1.ParentFinalizer}
+
+	const denial = "Statement x: metadata.annotations[cmf.confluent.io/rest-url] is 2049 bytes long, and an endpoint URL may be at most 2048: give the JobManager's REST URL (scheme, host, port, path), or remove it to use the ComputePool's restURL"
+	tests := []struct {
+		name     string
+		op       admissionv1.Operation
+		obj, old *cmfv1.Statement
+		want     string
+	}{
+		{"at the limit", admissionv1.Create, statement(longest), nil, ""},
+		{"past it", admissionv1.Create, statement(tooLong), nil, denial},
+		{"set on an update", admissionv1.Update, statement(tooLong), statement(""), denial},
+		{"changed on an update", admissionv1.Update, statement(tooLong), statement(other), denial},
+		{"kept while the metadata changes", admissionv1.Update, finalized, statement(tooLong), ""},
+		{"removed", admissionv1.Update, statement(""), statement(tooLong), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var old runtime.Object
+			if tt.old != nil {
+				old = tt.old
+			}
+			resp := v.Handle(context.Background(), review(t, tt.op, "Statement", tt.obj, old))
+			if tt.want == "" {
+				assert.True(t, resp.Allowed, resp.Result)
+				return
+			}
+			require.False(t, resp.Allowed)
+			assert.Equal(t, tt.want, resp.Result.Message)
+		})
+	}
 }

@@ -49,6 +49,9 @@ func (v *parentValidator) Handle(ctx context.Context, req admission.Request) adm
 		if resp := v.validateSettings(req, obj, old); !resp.Allowed {
 			return resp
 		}
+		if resp := validateRestURL(req, obj, old); !resp.Allowed {
+			return resp
+		}
 		if resp := v.requireDeleteToForce(ctx, req, obj, old); !resp.Allowed {
 			return resp
 		}
@@ -88,6 +91,19 @@ func (v *parentValidator) validateSettings(req admission.Request, obj, old cmfv1
 		return admission.Denied(fmt.Sprintf("%s %s: %s", obj.ParentKind(), req.Name, why))
 	}
 	return admission.Allowed("")
+}
+
+// validateRestURL caps the rest-url annotation at the length of an
+// endpoint URL (cmfv1.MaxEndpointURLLength) when it is set or changed, so a
+// parent admitted before with a longer one still passes the manager's
+// edits of its metadata. The denial does not repeat the value.
+func validateRestURL(req admission.Request, obj, old cmfv1.Parent) admission.Response {
+	url := obj.GetAnnotations()[cmfv1.RestURLAnnotation]
+	if len(url) <= cmfv1.MaxEndpointURLLength || (old != nil && old.GetAnnotations()[cmfv1.RestURLAnnotation] == url) {
+		return admission.Allowed("")
+	}
+	return admission.Denied(fmt.Sprintf("%s %s: metadata.annotations[%s] is %d bytes long, and an endpoint URL may be at most %d: give the JobManager's REST URL (scheme, host, port, path), or remove it to use the ComputePool's restURL",
+		obj.ParentKind(), req.Name, cmfv1.RestURLAnnotation, len(url), cmfv1.MaxEndpointURLLength))
 }
 
 func specOf(obj cmfv1.Parent) any {

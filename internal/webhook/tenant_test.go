@@ -86,6 +86,7 @@ func TestTenants(t *testing.T) {
 	t.Run("team-b cannot mark or force team-a's savepoints, nor bypass its own rules", s.testAnnotations)
 	t.Run("team-b's statements cannot restore from a path or take over a job", s.testReservedSettings)
 	t.Run("a user allowed FlinkApplications but not FlinkDeployments gets no FlinkDeployment", s.testOperatorMode)
+	t.Run("the URLs the manager calls are capped in length", s.testURLLengths)
 }
 
 // namespaceAdmin binds user, in ns only, to `admin` and to
@@ -400,6 +401,39 @@ func (s *tenants) testOperatorMode(t *testing.T) {
 	// Nothing of team-b's reaches team-a.
 	err = s.teamB.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: teamA, Name: "deploy-me"}, Spec: application("", "").Spec})
 	assert.True(t, apierrors.IsForbidden(err), "team-b-admin writes no application in team-a: %v", err)
+}
+
+// testURLLengths: every URL the manager calls, and so keys a client by and
+// writes into status, events and logs, has a length cap (the CRDs, and the
+// webhook for the rest-url annotation); a URL at the cap is accepted.
+func (s *tenants) testURLLengths(t *testing.T) {
+	ctx := context.Background()
+	url := func(n int) string { return "http://jm:8081/" + strings.Repeat("a", n-len("http://jm:8081/")) }
+	pool := func(name, rest, gateway string) *cmfv1.ComputePool {
+		return &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: name}, Spec: cmfv1.ComputePoolSpec{RestURL: rest, SQLGatewayURL: gateway}}
+	}
+	annotated := &cmfv1.Statement{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "far", Annotations: map[string]string{cmfv1.RestURLAnnotation: url(cmfv1.MaxEndpointURLLength + 1)}},
+		Spec: cmfv1.StatementSpec{ComputePoolName: "pool", Statement: "INSERT INTO sink SELECT * FROM source"}}
+	for _, tc := range []struct {
+		name string
+		obj  client.Object
+		want string
+	}{
+		{"a pool's restURL", pool("long-rest", url(cmfv1.MaxEndpointURLLength+1), ""), "spec.restURL: Too long: may not be more than 2048 bytes"},
+		{"a pool's sqlGatewayURL", pool("long-gateway", "http://jm:8081", url(cmfv1.MaxEndpointURLLength+1)), "spec.sqlGatewayURL: Too long: may not be more than 2048 bytes"},
+		{"a job's jarURI", &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "long-jar"},
+			Spec: cmfv1.FlinkApplicationSpec{ComputePoolName: "pool", Job: &cmfv1.JobSpec{JarURI: url(cmfv1.MaxJarURILength + 1)}}},
+			"spec.job.jarURI: Too long: may not be more than 4096 bytes"},
+		{"the rest-url annotation", annotated,
+			"Statement far: metadata.annotations[cmf.confluent.io/rest-url] is 2049 bytes long, and an endpoint URL may be at most 2048: give the JobManager's REST URL (scheme, host, port, path), or remove it to use the ComputePool's restURL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireDenied(t, s.teamB.Create(ctx, tc.obj), tc.want)
+		})
+	}
+	require.NoError(t, s.teamB.Create(ctx, pool("longest", url(cmfv1.MaxEndpointURLLength), url(cmfv1.MaxEndpointURLLength))), "a URL at the cap is accepted")
+	annotated.Annotations[cmfv1.RestURLAnnotation] = url(cmfv1.MaxEndpointURLLength)
+	require.NoError(t, s.teamB.Create(ctx, annotated), "a rest-url at the cap is accepted")
 }
 
 // grantDeployments lets user verb FlinkDeployments in ns, with a Role
