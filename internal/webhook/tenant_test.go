@@ -314,24 +314,32 @@ func (s *tenants) testAnnotations(t *testing.T) {
 	s.requireUntouched(t)
 }
 
+// testReservedSettings: a Statement's properties, its flinkConfiguration
+// and the SET statements of its SQL, and a session-mode application's
+// flinkConfiguration, may not choose the restore path, the job ID or the
+// job's name, on a create or on a later edit.
 func (s *tenants) testReservedSettings(t *testing.T) {
 	ctx := context.Background()
 	path := s.journey.nightly.Status.Path
-	statement := func(name, sql string, properties map[string]string) *cmfv1.Statement {
+	statement := func(name, sql string, properties, config map[string]string) *cmfv1.Statement {
 		return &cmfv1.Statement{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: name},
-			Spec: cmfv1.StatementSpec{ComputePoolName: "pool", Statement: sql, Properties: properties}}
+			Spec: cmfv1.StatementSpec{ComputePoolName: "pool", Statement: sql, Properties: properties, FlinkConfiguration: config}}
 	}
 	const insert = "INSERT INTO sink SELECT * FROM source"
 	for _, tc := range []struct {
 		obj  client.Object
 		want string
 	}{
-		{statement("restore", insert, map[string]string{"execution.savepoint.path": path}),
+		{statement("restore", insert, map[string]string{"execution.savepoint.path": path}, nil),
 			"Statement restore: spec.properties[execution.savepoint.path] chooses the savepoint the job restores from, which only the savepoint manager sets on a compute pool: remove it; to start from one of its savepoints, set spec.startFromSavepoint (kubectl savepoint start -s restore --savepoint NAME)"},
-		{statement("recover", "SET 'execution.state-recovery.path' = '"+path+"';\n"+insert, nil),
+		{statement("recover", "SET 'execution.state-recovery.path' = '"+path+"';\n"+insert, nil, nil),
 			"Statement recover: spec.statement sets execution.state-recovery.path"},
-		{statement("take-over", insert, map[string]string{"$internal.pipeline.job-id": "0123456789abcdef0123456789abcdef", "pipeline.name": "clicks"}),
+		{statement("take-over", insert, map[string]string{"$internal.pipeline.job-id": "0123456789abcdef0123456789abcdef", "pipeline.name": "clicks"}, nil),
 			"Statement take-over: spec.properties[$internal.pipeline.job-id] is internal to Flink"},
+		{statement("configured", insert, nil, map[string]string{"execution.state-recovery.path": path}),
+			"Statement configured: spec.flinkConfiguration[execution.state-recovery.path] chooses the savepoint the job restores from, which only the savepoint manager sets on a compute pool: remove it; to start from one of its savepoints, set spec.startFromSavepoint (kubectl savepoint start -s configured --savepoint NAME)"},
+		{statement("renamed", insert, nil, map[string]string{"pipeline.name": "clicks"}),
+			"Statement renamed: spec.flinkConfiguration[pipeline.name] names the job (the manager names it after the parent), which only the savepoint manager sets on a compute pool"},
 		{&cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "jar"},
 			Spec: cmfv1.FlinkApplicationSpec{ComputePoolName: "pool", FlinkConfiguration: map[string]string{"execution.savepoint.path": path},
 				Job: &cmfv1.JobSpec{JarURI: "http://artifacts/thief.jar"}}},
@@ -339,6 +347,20 @@ func (s *tenants) testReservedSettings(t *testing.T) {
 	} {
 		requireDenied(t, s.teamB.Create(ctx, tc.obj), tc.want)
 	}
+
+	// Admitted clean, then edited: refused the same.
+	clean := statement("edited", insert, map[string]string{"table.exec.state.ttl": "1 h"}, nil)
+	require.NoError(t, s.teamB.Create(ctx, clean))
+	for _, tc := range []struct{ patch, want string }{
+		{`{"spec":{"properties":{"execution.savepoint.path":"` + path + `"}}}`, "Statement edited: spec.properties[execution.savepoint.path] chooses the savepoint the job restores from"},
+		{`{"spec":{"flinkConfiguration":{"$internal.pipeline.job-id":"0123456789abcdef0123456789abcdef"}}}`, "Statement edited: spec.flinkConfiguration[$internal.pipeline.job-id] is internal to Flink"},
+		{`{"spec":{"statement":"SET pipeline.name = clicks;\n` + insert + `"}}`, "Statement edited: spec.statement sets pipeline.name"},
+	} {
+		requireDenied(t, s.teamB.Patch(ctx, clean.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(tc.patch))), tc.want)
+	}
+	got := &cmfv1.Statement{}
+	require.NoError(t, s.admin.Get(ctx, client.ObjectKeyFromObject(clean), got))
+	assert.Equal(t, clean.Spec, got.Spec, "nothing of the edits was stored")
 }
 
 // testOperatorMode: the manager renders an application without
