@@ -39,7 +39,9 @@ const namespace = "savepoint-system"
 func TestSetup(t *testing.T) {
 	// The manager's certificate names DNS names only: the API server
 	// reaches the webhook at https://localhost:<port>.
-	env := controlplane.Start(t, controlplane.Options{Webhooks: true, WebhookHost: "localhost"})
+	// The webhook configurations under their shipped names: the role
+	// names the ones the rotation may write.
+	env := controlplane.Start(t, controlplane.Options{Webhooks: true, ShippedWebhooks: true, WebhookHost: "localhost"})
 	ctx := context.Background()
 	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
 	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", namespace, "-k", filepath.Join(controlplane.RepoRoot(t), "manifests", "rbac"))
@@ -74,7 +76,7 @@ func TestSetup(t *testing.T) {
 		CertRotation: &webhook.CertOptions{
 			SecretName: "savepoint-manager-webhook-cert", ServiceName: "savepoint-manager-webhook", CertDir: certDir,
 			ExtraDNSNames:  []string{"localhost"},
-			MutatingConfig: "mutating-webhook-configuration", ValidatingConfig: "validating-webhook-configuration",
+			MutatingConfig: controlplane.MutatingWebhookConfiguration, ValidatingConfig: controlplane.ValidatingWebhookConfiguration,
 		},
 		Now: func() time.Time { return started },
 	}))
@@ -91,9 +93,9 @@ func TestSetup(t *testing.T) {
 	secret := &corev1.Secret{}
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "savepoint-manager-webhook-cert"}, secret))
 	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "mutating-webhook-configuration"}, mutating))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: controlplane.MutatingWebhookConfiguration}, mutating))
 	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "validating-webhook-configuration"}, validating))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: controlplane.ValidatingWebhookConfiguration}, validating))
 	bundles := []admissionregistrationv1.WebhookClientConfig{}
 	for _, w := range mutating.Webhooks {
 		bundles = append(bundles, w.ClientConfig)

@@ -60,6 +60,10 @@ type Options struct {
 	// ExtraCRDDirs are installed beside the project's CRDs (e.g. the Flink
 	// Kubernetes Operator's).
 	ExtraCRDDirs []string
+	// ShippedWebhooks installs them (with Webhooks) as a cluster gets them
+	// (RenderWebhooks): under the names the manager's role may write, with
+	// their namespaceSelector. Otherwise as controller-gen generates them.
+	ShippedWebhooks bool
 	// WebhookHost is the host the webhook configurations' URLs name; the
 	// server still listens on 127.0.0.1. Default 127.0.0.1; a manager that
 	// makes its own certificate, which names DNS names only, needs one,
@@ -82,6 +86,11 @@ func Start(t testing.TB, opts Options) *Env {
 	var webhooks envtest.WebhookInstallOptions
 	if opts.Webhooks {
 		webhooks.Paths = []string{filepath.Join(root, "manifests", "webhook")}
+		if opts.ShippedWebhooks {
+			rendered, err := RenderWebhooks(assets, root, t.TempDir())
+			require.NoError(t, err)
+			webhooks.Paths = []string{rendered}
+		}
 		webhooks.LocalServingHostExternalName = opts.WebhookHost
 	}
 	te := &envtest.Environment{
