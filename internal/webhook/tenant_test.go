@@ -29,7 +29,8 @@ import (
 // tenants is a cluster installed as the README says: the manager's rendered
 // RBAC and the user roles of manifests/rbac, with two namespace admins,
 // each bound in their own namespace only to Kubernetes' aggregated `admin`
-// and to savepoint-detached-editor. team-b-admin attacks team-a.
+// and to savepoint-detached-editor and savepoint-admin. team-b-admin
+// attacks team-a.
 type tenants struct {
 	env          *controlplane.Env
 	admin        client.Client // the cluster admin: writes status as the controllers would
@@ -89,25 +90,30 @@ func TestTenants(t *testing.T) {
 	t.Run("the URLs the manager calls are capped in length", s.testURLLengths)
 }
 
-// namespaceAdmin binds user, in ns only, to `admin` and to
-// savepoint-detached-editor, as the README says, and lets them write the
-// Flink Kubernetes Operator's FlinkDeployments there (as a cluster whose
-// teams run operator-mode applications does); it returns a client acting
-// as that user. The aggregated admin alone grants no DetachedSavepoints:
-// they are bound explicitly.
+// namespaceAdmin binds user, in ns only, to `admin`, and as the README
+// says, to savepoint-detached-editor and savepoint-admin, and lets them
+// write the Flink Kubernetes Operator's FlinkDeployments there (as a
+// cluster whose teams run operator-mode applications does); it returns a
+// client acting as that user. The aggregated admin alone grants neither
+// DetachedSavepoints nor ComputePools: both are bound explicitly.
 func (s *tenants) namespaceAdmin(t *testing.T, ns, user string) client.Client {
 	t.Helper()
 	ctx := context.Background()
 	_, errOut, err := s.env.RunKubectl(ctx, "create", "rolebinding", user, "-n", ns, "--clusterrole", "admin", "--user", user)
 	require.NoError(t, err, errOut)
-	s.waitAllowed(t, user, "create", "computepools", ns, "")
-	assert.False(t, s.allowed(t, user, "create", "detachedsavepoints", ns), "admin alone grants no DetachedSavepoints")
-	_, errOut, err = s.env.RunKubectl(ctx, "create", "rolebinding", user+"-detached", "-n", ns, "--clusterrole", "savepoint-detached-editor", "--user", user)
-	require.NoError(t, err, errOut)
-	s.waitAllowed(t, user, "create", "detachedsavepoints", ns, "")
-	s.grantDeployments(t, ns, user, "create", "update")
+	s.waitAllowed(t, user, "create", "flinkapplications", ns, "")
 	c, err := client.New(impersonating(s.env, user), client.Options{Scheme: s.env.Scheme})
 	require.NoError(t, err)
+	assert.False(t, s.allowed(t, user, "create", "detachedsavepoints", ns), "admin alone grants no DetachedSavepoints")
+	err = c.Create(ctx, &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mine"}, Spec: cmfv1.ComputePoolSpec{RestURL: "http://127.0.0.1:8081"}})
+	assert.True(t, apierrors.IsForbidden(err), "admin alone chooses no Flink cluster for the manager to call: %v", err)
+	for _, role := range []string{"savepoint-detached-editor", "savepoint-admin"} {
+		_, errOut, err = s.env.RunKubectl(ctx, "create", "rolebinding", user+"-"+role, "-n", ns, "--clusterrole", role, "--user", user)
+		require.NoError(t, err, errOut)
+	}
+	s.waitAllowed(t, user, "create", "detachedsavepoints", ns, "")
+	s.waitAllowed(t, user, "create", "computepools", ns, "")
+	s.grantDeployments(t, ns, user, "create", "update")
 	return c
 }
 
@@ -116,7 +122,7 @@ func (s *tenants) testAdminRole(t *testing.T) {
 		verb, resource, ns string
 		want               bool
 	}{
-		{"create", "computepools", teamB, true},
+		{"create", "computepools", teamB, true}, // savepoint-admin, bound explicitly
 		{"patch", "computepools", teamB, true},
 		{"create", "detachedsavepoints", teamB, true}, // savepoint-detached-editor, bound explicitly
 		{"create", "computepools", teamA, false},
