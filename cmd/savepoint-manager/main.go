@@ -44,6 +44,7 @@ type flags struct {
 	retentionNS      string
 	jarCacheDir      string
 	certDNSNames     string
+	webhookClientCA  string
 	version          bool
 }
 
@@ -66,6 +67,7 @@ func main() {
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
+	flag.StringVar(&f.webhookClientCA, "webhook-client-ca-file", "", "PEM file of the CA that signs the client certificate the API server presents to the webhook (its --admission-control-config-file); when set, the webhook completes TLS only with a client holding such a certificate. Read at start.")
 	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -94,9 +96,17 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("reach the cluster: %w (set --kubeconfig or run in a pod)", err)
 	}
+	webhookOpts := webhook.Options{Port: f.webhookPort, CertDir: f.certDir}
+	if f.webhookClientCA != "" {
+		requireClientCerts, err := savepointwebhook.RequireClientCertificates(f.webhookClientCA)
+		if err != nil {
+			return err
+		}
+		webhookOpts.TLSOpts = append(webhookOpts.TLSOpts, requireClientCerts)
+	}
 	mgr, err := ctrl.NewManager(config, ctrl.Options{
 		Scheme:                  scheme,
-		WebhookServer:           webhook.NewServer(webhook.Options{Port: f.webhookPort, CertDir: f.certDir}),
+		WebhookServer:           webhook.NewServer(webhookOpts),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,
