@@ -41,6 +41,7 @@ func TestManifests(t *testing.T) {
 	require.NoError(t, err, errOut)
 	for _, want := range []string{
 		"deployment.apps/savepoint-manager", "service/savepoint-manager-webhook", "poddisruptionbudget.policy/savepoint-manager",
+		"networkpolicy.networking.k8s.io/savepoint-manager",
 		"clusterrole.rbac.authorization.k8s.io/savepoint-manager", "role.rbac.authorization.k8s.io/savepoint-manager",
 		"mutatingwebhookconfiguration.admissionregistration.k8s.io/savepoint-manager-mutating",
 		"validatingwebhookconfiguration.admissionregistration.k8s.io/savepoint-manager-validating",

@@ -4,13 +4,16 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
@@ -30,9 +33,10 @@ var (
 // TestUserRoles proves the README's table of user roles through the real
 // ClusterRole aggregation: users bound in one namespace (with kubectl
 // create rolebinding) to view, edit, admin, to the roles aggregated into
-// them, and to savepoint-detached-editor may do exactly what the table says
-// on every resource the API server serves in cmf.confluent.io, and nothing
-// in another namespace.
+// them, and to the roles bound explicitly (savepoint-admin,
+// savepoint-detached-editor) may do exactly what the table says on every
+// resource the API server serves in cmf.confluent.io, and nothing in
+// another namespace.
 func TestUserRoles(t *testing.T) {
 	env := controlplane.Start(t, controlplane.Options{})
 	ctx := context.Background()
@@ -43,7 +47,7 @@ func TestUserRoles(t *testing.T) {
 
 	viewer := grants{"savepoints": read, "flinkapplications": read, "statements": read, "computepools": read}
 	editor := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": read}
-	admin := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": write}
+	poolAdmin := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": write}
 	ns, other := env.Namespace(t), env.Namespace(t)
 	resources := servedResources(t, env)
 	for _, tc := range []struct {
@@ -52,10 +56,12 @@ func TestUserRoles(t *testing.T) {
 	}{
 		{clusterRole: "view", want: viewer},
 		{clusterRole: "edit", want: editor},
-		{clusterRole: "admin", want: admin},
+		// A namespace's admin chooses no Flink cluster: ComputePools come
+		// with savepoint-admin, bound explicitly.
+		{clusterRole: "admin", want: editor},
 		{clusterRole: "savepoint-viewer", want: viewer},
 		{clusterRole: "savepoint-editor", want: editor},
-		{clusterRole: "savepoint-admin", want: admin},
+		{clusterRole: "savepoint-admin", want: poolAdmin},
 		{clusterRole: "savepoint-detached-editor", want: grants{"detachedsavepoints": detachedVerbs}},
 	} {
 		t.Run(tc.clusterRole, func(t *testing.T) {
@@ -108,3 +114,49 @@ func allowedVerbs(ctx context.Context, t *testing.T, env *controlplane.Env, user
 	}
 	return got
 }
+
+// TestUserRolesUpgrade: a cluster that applied the roles of a release in
+// which savepoint-admin was aggregated into admin (so every namespace admin
+// wrote ComputePools) loses that with `kubectl apply -k` of these: apply
+// removes the label it had set, and kube-controller-manager takes the
+// rules out of admin again.
+func TestUserRolesUpgrade(t *testing.T) {
+	env := controlplane.Start(t, controlplane.Options{})
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}))
+	_, errOut, err := env.RunKubectlStdin(ctx, aggregatedSavepointAdmin, "apply", "-f", "-")
+	require.NoError(t, err, errOut)
+	ns := env.Namespace(t)
+	_, errOut, err = env.RunKubectl(ctx, "create", "rolebinding", "team-admin", "-n", ns, "--clusterrole", "admin", "--user", "team-admin")
+	require.NoError(t, err, errOut)
+	mayCreatePool := func() bool {
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "team-admin", Groups: []string{"system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Group: cmfv1.GroupVersion.Group, Resource: "computepools"},
+		}}
+		require.NoError(t, env.Client.Create(ctx, review))
+		return review.Status.Allowed
+	}
+	require.Eventually(t, mayCreatePool, 30*time.Second, 50*time.Millisecond, "the old release: admin writes ComputePools")
+
+	_, errOut, err = env.RunKubectl(ctx, "apply", "-n", managerNamespace, "-k", "rbac")
+	require.NoError(t, err, errOut)
+	role := &rbacv1.ClusterRole{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "savepoint-admin"}, role))
+	assert.NotContains(t, role.Labels, "rbac.authorization.k8s.io/aggregate-to-admin", "apply removed the label it had set")
+	require.Eventually(t, func() bool { return !mayCreatePool() }, 30*time.Second, 50*time.Millisecond, "admin no longer writes ComputePools")
+}
+
+// aggregatedSavepointAdmin is savepoint-admin as releases before the
+// trust model shipped it.
+const aggregatedSavepointAdmin = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: savepoint-admin
+  labels:
+    rbac.authorization.k8s.io/aggregate-to-admin: "true"
+rules:
+- apiGroups: [cmf.confluent.io]
+  resources: [savepoints, flinkapplications, statements, computepools]
+  verbs: [get, list, watch, create, update, patch, delete]
+`

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,6 +31,7 @@ func TestAPI(t *testing.T) {
 	t.Run("bad input is rejected naming the field", func(t *testing.T) { testRejected(t, env) })
 	t.Run("parent is immutable", func(t *testing.T) { testParentImmutable(t, env) })
 	t.Run("detached path is immutable", func(t *testing.T) { testDetachedPathImmutable(t, env) })
+	t.Run("a detached savepoint's source is fixed at creation, and names a uid", func(t *testing.T) { testDetachedSourceFixed(t, env) })
 	t.Run("a parent's compute pool is immutable", func(t *testing.T) { testComputePoolImmutable(t, env) })
 	t.Run("kubectl get shows the printer columns", func(t *testing.T) { testPrinterColumns(t, env) })
 	t.Run("kubectl explain reads the field descriptions", func(t *testing.T) { testExplain(t, env) })
@@ -229,6 +231,52 @@ func testDetachedPathImmutable(t *testing.T, env *controlplane.Env) {
 	err := env.Client.Update(ctx, dsp)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "spec.path is immutable")
+}
+
+// testDetachedSourceFixed: without the webhook too, a source cannot be
+// added to a DetachedSavepoint that had none (which once made the manager
+// remove the named savepoint as detached), removed or changed; and a
+// source names the savepoint's uid.
+func testDetachedSourceFixed(t *testing.T, env *controlplane.Env) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	const fixed = "spec.source cannot be added, removed or changed after creation: a detach is the creation of a DetachedSavepoint with a source (kubectl savepoint detach)"
+	source := `{"namespace":"victim","application":"orders","savepointName":"nightly","uid":"0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10"}`
+	imported := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "imported"}, Spec: cmfv1.DetachedSavepointSpec{Path: "s3://b/any"}}
+	require.NoError(t, env.Client.Create(ctx, imported))
+	detached := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "detached"}, Spec: cmfv1.DetachedSavepointSpec{Path: "s3://b/nightly",
+		Source: &cmfv1.DetachedSavepointSource{Namespace: "victim", Application: "orders", SavepointName: "nightly", UID: "0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10"}}}
+	require.NoError(t, env.Client.Create(ctx, detached))
+
+	tests := []struct {
+		name  string
+		obj   *cmfv1.DetachedSavepoint
+		patch string
+		want  string
+	}{
+		{"added", imported, `{"spec":{"source":` + source + `}}`, fixed},
+		{"removed", detached, `{"spec":{"source":null}}`, fixed},
+		{"changed", detached, `{"spec":{"source":{"savepointName":"weekly"}}}`, fixed},
+		{"uid removed", detached, `{"spec":{"source":{"uid":null}}}`, fixed},
+		{"metadata only", detached, `{"metadata":{"labels":{"team":"orders"}}}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := env.Client.Patch(ctx, tt.obj, client.RawPatch(types.MergePatchType, []byte(tt.patch)))
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+
+	noUID := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-uid"}, Spec: cmfv1.DetachedSavepointSpec{Path: "s3://b/nightly",
+		Source: &cmfv1.DetachedSavepointSource{Namespace: "victim", Application: "orders", SavepointName: "nightly"}}}
+	err := env.Client.Create(ctx, noUID)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "spec.source.uid is required: the metadata.uid of the Savepoint to detach, so that a savepoint replaced under the same name is never detached (kubectl savepoint detach sets it)")
 }
 
 func testComputePoolImmutable(t *testing.T, env *controlplane.Env) {

@@ -9,7 +9,8 @@ const (
 	ApplicationLabel = "cmf.confluent.io/application"
 	// StatementLabel names the Statement an attached Savepoint belongs to.
 	StatementLabel = "cmf.confluent.io/statement"
-	// RestURLAnnotation on a parent overrides where its JobManager REST API is reached.
+	// RestURLAnnotation on a parent overrides where its JobManager REST API
+	// is reached; at most MaxEndpointURLLength bytes (the webhook checks it).
 	RestURLAnnotation = "cmf.confluent.io/rest-url"
 	// TakeOverJobAnnotation on a session-mode parent names, by its Flink job
 	// ID, a job already running on the parent's pool that the manager takes
@@ -46,6 +47,20 @@ const (
 	DisposeFinalizer = "cmf.confluent.io/dispose-savepoint"
 	// ParentFinalizer keeps a parent while savepoints are attached to it.
 	ParentFinalizer = "cmf.confluent.io/attached-savepoints"
+)
+
+// The longest URLs the manager accepts. An endpoint (a ComputePool's
+// restURL and sqlGatewayURL, a parent's rest-url annotation) is a scheme, a
+// host, a port and perhaps a path: tens of bytes. 2048 is what HTTP clients,
+// proxies and browsers have long handled, so no working endpoint is
+// refused, while an endpoint can no longer be a payload: the manager keys a
+// client by it and writes it into status, events and logs. A jar may sit
+// behind a presigned object-store URL, whose signature and session token
+// can pass 2 KB, hence 4096 for job.jarURI. The CRDs' maxLength markers
+// repeat these numbers (a test keeps them equal).
+const (
+	MaxEndpointURLLength = 2048
+	MaxJarURILength      = 4096
 )
 
 // StartFromSavepoint says which savepoint a job starts from. Exactly one of

@@ -9,12 +9,14 @@ type ComputePoolSpec struct {
 	// restURL is the JobManager REST endpoint, e.g. http://flink-jobmanager.flink.svc:8081.
 	// +required
 	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:validation:MaxLength=2048
 	RestURL string `json:"restURL"`
 
 	// sqlGatewayURL is the SQL Gateway REST endpoint that runs Statements,
 	// e.g. http://flink-sql-gateway.flink.svc:8083.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:validation:MaxLength=2048
 	SQLGatewayURL string `json:"sqlGatewayURL,omitempty"`
 }
 

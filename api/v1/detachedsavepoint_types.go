@@ -5,6 +5,7 @@ import (
 )
 
 // DetachedSavepointSource records the attached savepoint a detach came from.
+// +kubebuilder:validation:XValidation:rule="has(self.uid)",message="spec.source.uid is required: the metadata.uid of the Savepoint to detach, so that a savepoint replaced under the same name is never detached (kubectl savepoint detach sets it)",fieldPath=".uid"
 type DetachedSavepointSource struct {
 	// namespace of the attached Savepoint.
 	// +kubebuilder:validation:MinLength=1
@@ -19,13 +20,19 @@ type DetachedSavepointSource struct {
 	// +kubebuilder:validation:MinLength=1
 	SavepointName string `json:"savepointName"`
 
-	// uid is the metadata.uid of the attached Savepoint.
-	// +optional
+	// uid is the metadata.uid of the attached Savepoint. Required: a
+	// savepoint replaced under the same name is not the one detached.
+	// +kubebuilder:validation:MinLength=1
 	UID string `json:"uid,omitempty"`
 }
 
 // DetachedSavepointSpec registers a savepoint that no parent owns.
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.source) || has(self.source)",message="spec.source cannot be removed once set",fieldPath=".source"
+//
+// spec.source is fixed at creation: a transition rule on the field itself is
+// skipped when the old object has none, so this rule on the parent struct
+// also refuses adding one later (which would make the manager remove the
+// named Savepoint as if detached).
+// +kubebuilder:validation:XValidation:rule="has(self.source) == has(oldSelf.source) && (!has(self.source) || self.source == oldSelf.source)",message="spec.source cannot be added, removed or changed after creation: a detach is the creation of a DetachedSavepoint with a source (kubectl savepoint detach)",fieldPath=".source"
 type DetachedSavepointSpec struct {
 	// path is the exact, complete location of the savepoint, e.g.
 	// s3://flink/stateful-flink/savepoints/savepoint-1a2b3c-4d5e6f7a8b9c.
@@ -37,9 +44,9 @@ type DetachedSavepointSpec struct {
 
 	// source is set when the savepoint was detached from an application's
 	// attached Savepoint: creating a DetachedSavepoint with a source detaches
-	// that Savepoint (it is then removed without disposing its data). Immutable.
+	// that Savepoint (it is then removed without disposing its data). Set
+	// only at creation; it cannot be added, removed or changed later.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.source is immutable"
 	Source *DetachedSavepointSource `json:"source,omitempty"`
 }
 

@@ -69,7 +69,9 @@ type ProcessSpec struct {
 type JobSpec struct {
 	// jarURI is where the job's jar is: local:// (inside the image, operator
 	// mode), file:// or http(s):// (uploaded to a compute pool, session mode).
+	// At most 4096 bytes: room for a presigned object-store URL.
 	// +optional
+	// +kubebuilder:validation:MaxLength=4096
 	JarURI string `json:"jarURI,omitempty"`
 
 	// entryClass is the job's main class.

@@ -53,6 +53,7 @@ type flags struct {
 	allowAnnotation  bool
 	disposable       listFlag
 	certDNSNames     string
+	webhookClientCA  string
 	version          bool
 }
 
@@ -81,6 +82,7 @@ func main() {
 	flag.BoolVar(&f.allowAnnotation, "allow-rest-url-annotation", false, "Honour the cmf.confluent.io/rest-url annotation on FlinkApplications and Statements (still within --allow-endpoint); without it, a parent that has one is told to remove it.")
 	flag.Var(&f.disposable, "disposable-prefix", "A location (repeat it, or separate with commas) under which the data of a savepoint adopted from a FlinkStateSnapshot or a FlinkDeployment's status may be disposed, besides each cluster's own savepoint directory, e.g. s3://flink-savepoints/.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
+	flag.StringVar(&f.webhookClientCA, "webhook-client-ca-file", "", "PEM file of the CA that signs the client certificate the API server presents to the webhook (its --admission-control-config-file); when set, the webhook completes TLS only with a client holding such a certificate. Read at start.")
 	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -109,9 +111,17 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("reach the cluster: %w (set --kubeconfig or run in a pod)", err)
 	}
+	webhookOpts := webhook.Options{Port: f.webhookPort, CertDir: f.certDir}
+	if f.webhookClientCA != "" {
+		requireClientCerts, err := savepointwebhook.RequireClientCertificates(f.webhookClientCA)
+		if err != nil {
+			return err
+		}
+		webhookOpts.TLSOpts = append(webhookOpts.TLSOpts, requireClientCerts)
+	}
 	mgr, err := ctrl.NewManager(config, ctrl.Options{
 		Scheme:                  scheme,
-		WebhookServer:           webhook.NewServer(webhook.Options{Port: f.webhookPort, CertDir: f.certDir}),
+		WebhookServer:           webhook.NewServer(webhookOpts),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,13 +47,6 @@ const (
 	managerNamespace      = "savepoint-system"
 	managerServiceAccount = "savepoint-manager"
 	demoNamespace         = "default"
-	// The webhook configurations as envtest installs them from
-	// manifests/webhook: by the names controller-gen gives them (on a
-	// cluster the kustomization renames them savepoint-manager-mutating
-	// and -validating, the manager's defaults), reaching the manager at
-	// https://localhost:<port>/<path>.
-	mutatingConfig   = "mutating-webhook-configuration"
-	validatingConfig = "validating-webhook-configuration"
 )
 
 func main() {
@@ -93,6 +87,14 @@ func run(dir, managerBinary string) error {
 	if err != nil {
 		return err
 	}
+	// The webhook configurations as a cluster gets them from
+	// manifests/webhook (named savepoint-manager-mutating and -validating,
+	// the manager's defaults and the ones its role may write), reaching
+	// the manager at https://localhost:<port>/<path>.
+	webhooks, err := controlplane.RenderWebhooks(assets, root, dir)
+	if err != nil {
+		return err
+	}
 	step("starting kube-apiserver and etcd (state in %s)", dir)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
@@ -100,7 +102,7 @@ func run(dir, managerBinary string) error {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                controlplane.NewScheme(),
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths: []string{filepath.Join(root, "manifests", "webhook")},
+			Paths: []string{webhooks},
 			// The manager's own serving certificate names DNS names only.
 			LocalServingHostExternalName: "localhost",
 		},
@@ -120,6 +122,9 @@ func run(dir, managerBinary string) error {
 	}
 	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
+		return err
+	}
+	if err := removeUnshippedWebhooks(ctx, c); err != nil {
 		return err
 	}
 	cmLog := filepath.Join(dir, "kube-controller-manager.log")
@@ -241,8 +246,6 @@ func managerArgs(dir, kubeconfig, jarDir string, webhookPort int) []string {
 		"--webhook-port=" + strconv.Itoa(webhookPort),
 		"--cert-dir=" + filepath.Join(dir, "webhook-certs"),
 		"--cert-extra-dns-names=localhost",
-		"--mutating-webhook-configuration=" + mutatingConfig,
-		"--validating-webhook-configuration=" + validatingConfig,
 		"--jar-cache-dir=" + filepath.Join(dir, "jars"),
 		// Everything runs on this machine: the pool's Flink listens on
 		// loopback and the demo application's jar is a local file.
@@ -382,6 +385,22 @@ func runs(ctx context.Context, fc *flink.Client, jobID string) bool {
 	}
 	state, err := fc.JobState(ctx, jobID)
 	return err == nil && state == "RUNNING"
+}
+
+// removeUnshippedWebhooks deletes the webhook configurations a playground
+// before this one kept in its state under the names controller-gen gives
+// them: they would still call a manager at that run's port, and fail
+// every request they intercept.
+func removeUnshippedWebhooks(ctx context.Context, c client.Client) error {
+	for _, obj := range []client.Object{
+		&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "mutating-webhook-configuration"}},
+		&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "validating-webhook-configuration"}},
+	} {
+		if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete the webhook configuration %s of an earlier playground: %w", obj.GetName(), err)
+		}
+	}
+	return nil
 }
 
 func ensure(ctx context.Context, c client.Client, obj client.Object) error {

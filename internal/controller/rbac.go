@@ -19,6 +19,18 @@ package controller
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=savepoint-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",namespace=savepoint-system,resources=secrets,verbs=get;list;watch;create;update;patch
+//
+// The certificate rotation (internal/webhook) writes the caBundle of the
+// manager's own two webhook configurations and its certificate Secret, and
+// nothing else: by name, the defaults of --mutating-webhook-configuration,
+// --validating-webhook-configuration and --cert-secret (renaming one means
+// renaming it here). It reads them by name too, its watches with a
+// metadata.name field selector, which the API server authorizes against
+// resourceNames. A create cannot be limited by name: the Secret is created
+// when missing.
+//
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,resourceNames=savepoint-manager-mutating,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,resourceNames=savepoint-manager-validating,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",namespace=savepoint-system,resources=secrets,verbs=create
+// +kubebuilder:rbac:groups="",namespace=savepoint-system,resources=secrets,resourceNames=savepoint-manager-webhook-cert,verbs=get;list;watch;update;patch

@@ -40,51 +40,12 @@ const namespace = "savepoint-system"
 func TestSetup(t *testing.T) {
 	// The manager's certificate names DNS names only: the API server
 	// reaches the webhook at https://localhost:<port>.
-	env := controlplane.Start(t, controlplane.Options{Webhooks: true, WebhookHost: "localhost"})
+	// The webhook configurations under their shipped names: the role
+	// names the ones the rotation may write.
+	env := controlplane.Start(t, controlplane.Options{Webhooks: true, ShippedWebhooks: true, WebhookHost: "localhost"})
 	ctx := context.Background()
-	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
-	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", namespace, "-k", filepath.Join(controlplane.RepoRoot(t), "manifests", "rbac"))
-	require.NoError(t, err, errOut)
-	sa := rest.CopyConfig(env.Config)
-	sa.Impersonate = rest.ImpersonationConfig{
-		UserName: "system:serviceaccount:" + namespace + ":savepoint-manager",
-		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
-	}
-
-	probes := freeAddress(t)
-	certDir := t.TempDir()
-	wh := env.Env.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(sa, ctrl.Options{
-		Scheme:                        env.Scheme,
-		Metrics:                       metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:        probes,
-		WebhookServer:                 ctrlwebhook.NewServer(ctrlwebhook.Options{Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: certDir}),
-		LeaderElection:                true,
-		LeaderElectionID:              manager.LeaderElectionID,
-		LeaderElectionNamespace:       namespace,
-		LeaderElectionReleaseOnCancel: true,
-	})
-	require.NoError(t, err)
 	started := time.Date(2026, 11, 25, 7, 54, 30, 0, time.UTC)
-	runCtx, stop := context.WithCancel(ctx)
-	require.NoError(t, manager.Setup(runCtx, mgr, manager.Config{
-		Namespace:      namespace,
-		ServiceAccount: "savepoint-manager",
-		// A second run in one process (go test -count) sets them up again.
-		Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true},
-		CertRotation: &webhook.CertOptions{
-			SecretName: "savepoint-manager-webhook-cert", ServiceName: "savepoint-manager-webhook", CertDir: certDir,
-			ExtraDNSNames:  []string{"localhost"},
-			MutatingConfig: "mutating-webhook-configuration", ValidatingConfig: "validating-webhook-configuration",
-		},
-		Now: func() time.Time { return started },
-	}))
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		assert.NoError(t, <-done)
-	})
+	probes := runManager(t, env, nil, func() time.Time { return started })
 
 	require.Eventually(t, func() bool { return probe(probes, "/readyz") == http.StatusOK }, time.Minute, 20*time.Millisecond, "ready")
 	// Ready means the webhook serves the Secret's certificate, which every
@@ -92,9 +53,9 @@ func TestSetup(t *testing.T) {
 	secret := &corev1.Secret{}
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "savepoint-manager-webhook-cert"}, secret))
 	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "mutating-webhook-configuration"}, mutating))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: controlplane.MutatingWebhookConfiguration}, mutating))
 	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "validating-webhook-configuration"}, validating))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: controlplane.ValidatingWebhookConfiguration}, validating))
 	bundles := []admissionregistrationv1.WebhookClientConfig{}
 	for _, w := range mutating.Webhooks {
 		bundles = append(bundles, w.ClientConfig)
@@ -107,6 +68,7 @@ func TestSetup(t *testing.T) {
 	}
 	roots := x509.NewCertPool()
 	require.True(t, roots.AppendCertsFromPEM(secret.Data["ca.crt"]))
+	wh := env.Env.WebhookInstallOptions
 	conn, err := tls.Dial("tcp", net.JoinHostPort(wh.LocalServingHost, strconv.Itoa(wh.LocalServingPort)),
 		&tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12})
 	require.NoError(t, err, "the webhook serves a certificate the caBundle trusts")
@@ -130,6 +92,58 @@ func TestSetup(t *testing.T) {
 			assert.Equal(c, want, cm.Data)
 		}
 	}, 30*time.Second, 50*time.Millisecond, "the elected manager publishes its version")
+}
+
+// runManager runs Setup as cmd/savepoint-manager does by default: in
+// namespace, as its ServiceAccount under only the rights of manifests/rbac,
+// with its own certificates and leader election; tlsOpts configure the
+// webhook server's TLS. It returns the probes' address.
+func runManager(t *testing.T, env *controlplane.Env, tlsOpts []func(*tls.Config), now func() time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))
+	_, errOut, err := env.RunKubectl(ctx, "apply", "-n", namespace, "-k", filepath.Join(controlplane.RepoRoot(t), "manifests", "rbac"))
+	require.NoError(t, err, errOut)
+	sa := rest.CopyConfig(env.Config)
+	sa.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:" + namespace + ":savepoint-manager",
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
+	}
+
+	probes := freeAddress(t)
+	certDir := t.TempDir()
+	wh := env.Env.WebhookInstallOptions
+	mgr, err := ctrl.NewManager(sa, ctrl.Options{
+		Scheme:                        env.Scheme,
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        probes,
+		WebhookServer:                 ctrlwebhook.NewServer(ctrlwebhook.Options{Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: certDir, TLSOpts: tlsOpts}),
+		LeaderElection:                true,
+		LeaderElectionID:              manager.LeaderElectionID,
+		LeaderElectionNamespace:       namespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	require.NoError(t, manager.Setup(runCtx, mgr, manager.Config{
+		Namespace:      namespace,
+		ServiceAccount: "savepoint-manager",
+		// A second run in one process (go test -count) sets them up again.
+		Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true},
+		CertRotation: &webhook.CertOptions{
+			SecretName: "savepoint-manager-webhook-cert", ServiceName: "savepoint-manager-webhook", CertDir: certDir,
+			ExtraDNSNames:  []string{"localhost"},
+			MutatingConfig: controlplane.MutatingWebhookConfiguration, ValidatingConfig: controlplane.ValidatingWebhookConfiguration,
+		},
+		Now: now,
+	}))
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		assert.NoError(t, <-done)
+	})
+	return probes
 }
 
 // freeAddress returns a 127.0.0.1 address no one listens on.

@@ -91,7 +91,7 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 	case attached == nil && kind == cmfv1.ParentStatement:
 		return nil, fmt.Errorf("%s names no Savepoint of Statement %s in namespace %s: a Statement starts only from its own attached Savepoints (kubectl savepoint list -s %s)", what, parent, namespace, parent)
 	case attached == nil:
-		return nil, fmt.Errorf("%s names no Savepoint in namespace %s and no DetachedSavepoint: list them with kubectl savepoint list -a %s, or import the path with kubectl savepoint import", what, namespace, parent)
+		return nil, fmt.Errorf("%s names no Savepoint in namespace %s and no DetachedSavepoint the requester may read (one in another namespace needs get on it there): list them with kubectl savepoint list -a %s and kubectl savepoint list --detached -A, or import the path with kubectl savepoint import", what, namespace, parent)
 	}
 
 	ownKind, owner := attached.Parent()

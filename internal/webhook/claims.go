@@ -38,9 +38,24 @@ type claims struct {
 }
 
 // claimDenied is a claim held by another DetachedSavepoint.
-type claimDenied struct{ msg string }
+type claimDenied struct {
+	name      string
+	namespace string        // the holder's
+	retry     time.Duration // non-zero while the holder's create may still be on its way
+}
 
-func (d *claimDenied) Error() string { return d.msg }
+func (d *claimDenied) Error() string { return d.message("namespace " + d.namespace) }
+
+// message words the denial with where the holder is: "namespace NAME", or
+// "another namespace" for a requester who may not read it there.
+func (d *claimDenied) message(where string) string {
+	if d.retry != 0 {
+		return fmt.Sprintf("DetachedSavepoint %s: metadata.name %q is being created in %s right now (names are unique across all namespaces): choose another name, or retry in %s",
+			d.name, d.name, where, d.retry)
+	}
+	return fmt.Sprintf("DetachedSavepoint %s: metadata.name %q is taken by the DetachedSavepoint in %s (names are unique across all namespaces): choose another name",
+		d.name, d.name, where)
+}
 
 // leaseName is the Lease that claims a DetachedSavepoint name.
 func leaseName(name string) string {
@@ -95,15 +110,13 @@ func (c *claims) claim(ctx context.Context, namespace, name string, dryRun bool)
 	if err != nil {
 		return err
 	}
-	taken := &claimDenied{fmt.Sprintf("DetachedSavepoint %s: metadata.name %q is taken by the DetachedSavepoint in namespace %s (names are unique across all namespaces): choose another name",
-		name, name, heldNamespace)}
+	taken := &claimDenied{name: name, namespace: heldNamespace}
 	if exists {
 		return taken
 	}
 	if acquired := held.Spec.AcquireTime; acquired != nil && c.opts.Now().Sub(acquired.Time) < c.opts.ClaimGrace {
 		// Its create may still be on its way to storage.
-		return &claimDenied{fmt.Sprintf("DetachedSavepoint %s: metadata.name %q is being created in namespace %s right now (names are unique across all namespaces): choose another name, or retry in %s",
-			name, name, heldNamespace, c.opts.ClaimGrace.Round(time.Second))}
+		return &claimDenied{name: name, namespace: heldNamespace, retry: c.opts.ClaimGrace.Round(time.Second)}
 	}
 	if dryRun {
 		return nil

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -37,6 +36,3 @@ func (l *lookups) attachedLive(ctx context.Context, kind cmfv1.ParentKind, names
 	}
 	return list.Items, nil
 }
-
-// rawExtension wraps request bytes for the decoder.
-func rawExtension(raw []byte) runtime.RawExtension { return runtime.RawExtension{Raw: raw} }

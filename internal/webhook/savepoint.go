@@ -121,21 +121,23 @@ func (v *savepointValidator) Handle(ctx context.Context, req admission.Request) 
 		if err := v.decoder.DecodeRaw(req.OldObject, &old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode old Savepoint: %w", err))
 		}
-		if resp := v.requireManagerToAdopt(req, &sp, &old); !resp.Allowed {
+		if resp := v.requireManager(req, &sp, &old); !resp.Allowed {
 			return resp
 		}
-		return v.requireAccess(ctx, req, "update", &sp, kind, parent)
+		if resp := v.requireAccess(ctx, req, "update", &sp, kind, parent); !resp.Allowed {
+			return resp
+		}
+		return v.requireDeleteToForce(ctx, req, &sp, &old, kind, parent)
 	case admissionv1.Delete:
+		// Every delete needs delete on the parent, the manager's aside: so
+		// a force-delete annotation is honoured only on a delete that was
+		// allowed, whoever set it.
 		resp := v.requireAccess(ctx, req, "delete", &sp, kind, parent)
 		if resp.Allowed {
 			resp = v.guardRestorePoint(ctx, req, &sp, kind, parent)
 		}
 		if resp.Allowed && sp.Status.State == cmfv1.StateCompleted && sp.Status.Path != "" {
-			hint := "detach it first to keep the data (kubectl savepoint detach " + sp.Name + ")"
-			if kind == cmfv1.ParentStatement {
-				hint = "Savepoints attached to a Statement cannot be detached"
-			}
-			resp = resp.WithWarnings(fmt.Sprintf("Savepoint %s: its data at %s will be disposed through the Flink cluster; %s", sp.Name, sp.Status.Path, hint))
+			resp = resp.WithWarnings(deleteWarning(&sp, kind))
 		}
 		return resp
 	}
@@ -159,10 +161,13 @@ func (v *savepointValidator) validateCreate(ctx context.Context, req admission.R
 	if obj.GetDeletionTimestamp() != nil && !managerAdopts {
 		return admission.Denied(fmt.Sprintf("Savepoint %s: %s %q is being deleted: no new savepoints can attach to it", sp.Name, field, parent))
 	}
-	if resp := v.requireManagerToAdopt(req, sp, nil); !resp.Allowed {
+	if resp := v.requireManager(req, sp, nil); !resp.Allowed {
 		return resp
 	}
 	if resp := v.requireAccess(ctx, req, "update", sp, kind, parent); !resp.Allowed {
+		return resp
+	}
+	if resp := v.requireDeleteToForce(ctx, req, sp, nil, kind, parent); !resp.Allowed {
 		return resp
 	}
 	adopted := sp.Annotations[cmfv1.AdoptedPathAnnotation] != "" // its data exists already, in whatever format
@@ -175,29 +180,94 @@ func (v *savepointValidator) validateCreate(ctx context.Context, req admission.R
 	return admission.Allowed("")
 }
 
-// adoptionAnnotations make a Savepoint COMPLETED at a path without a trigger.
-var adoptionAnnotations = []string{cmfv1.AdoptedPathAnnotation, cmfv1.AdoptedOriginAnnotation, cmfv1.AdoptedJobAnnotation, cmfv1.AdoptedFromAnnotation}
+// managerOnlyAnnotations steer the manager past the checks a user's own
+// request would meet, so only the manager sets, changes or removes them;
+// each with why and the user's way out.
+var managerOnlyAnnotations = []struct {
+	key, why string
+}{
+	// With them, anyone could attach a path they do not own and have it
+	// disposed by a later delete.
+	{cmfv1.AdoptedPathAnnotation, adoptionWhy},
+	{cmfv1.AdoptedOriginAnnotation, adoptionWhy},
+	{cmfv1.AdoptedJobAnnotation, adoptionWhy},
+	{cmfv1.AdoptedFromAnnotation, adoptionWhy},
+	// With it, update on the parent would be enough to have the manager
+	// remove a savepoint without disposal, past the delete permission and
+	// the rule that a Statement's savepoints cannot be detached; removed,
+	// a detached savepoint's data would be disposed.
+	{cmfv1.DetachedAsAnnotation, "when it completes a detach: remove it; to keep the data, detach the savepoint (kubectl savepoint detach NAME; an application's only) or delete it with --force (kubectl savepoint delete NAME --force)"},
+}
 
-// requireManagerToAdopt refuses the adoption annotations from anyone but
-// the manager: with them, anyone could attach a path they do not own and
-// have it disposed by a later delete. old is nil on create.
-func (v *savepointValidator) requireManagerToAdopt(req admission.Request, sp, old *cmfv1.Savepoint) admission.Response {
+const adoptionWhy = "when it adopts a savepoint taken outside Kubernetes: remove it; to register existing savepoint data, import it (kubectl savepoint import)"
+
+// requireManager refuses the manager-only annotations from anyone but the
+// manager. old is nil on create.
+func (v *savepointValidator) requireManager(req admission.Request, sp, old *cmfv1.Savepoint) admission.Response {
 	if v.managerUser == "" || req.UserInfo.Username == v.managerUser {
 		return admission.Allowed("")
 	}
-	for _, key := range adoptionAnnotations {
-		value, set := sp.Annotations[key]
+	for _, a := range managerOnlyAnnotations {
+		value, set := sp.Annotations[a.key]
 		if old != nil {
-			if oldValue, was := old.Annotations[key]; was == set && oldValue == value {
+			if oldValue, was := old.Annotations[a.key]; was == set && oldValue == value {
 				continue
 			}
 		} else if !set {
 			continue
 		}
-		return admission.Denied(fmt.Sprintf("Savepoint %s: metadata.annotations[%s] is set only by the savepoint manager when it adopts a savepoint taken outside Kubernetes: remove it; to register existing savepoint data, import it (kubectl savepoint import)",
-			sp.Name, key))
+		return admission.Denied(fmt.Sprintf("Savepoint %s: metadata.annotations[%s] is set only by the savepoint manager %s", sp.Name, a.key, strings.ReplaceAll(a.why, "NAME", sp.Name)))
 	}
 	return admission.Allowed("")
+}
+
+// requireDeleteToForce allows setting the force-delete annotation only to
+// a user who may delete the parent: it decides that a delete keeps the
+// data, so it is part of the delete. Without this, a user who may update
+// but not delete the parent (whose own delete is refused) would leave it
+// behind, and turn a later delete by someone else into an orphaning one.
+// old is nil on create.
+func (v *savepointValidator) requireDeleteToForce(ctx context.Context, req admission.Request, sp, old *cmfv1.Savepoint, kind cmfv1.ParentKind, parent string) admission.Response {
+	if !forceSet(sp.Annotations, oldAnnotations(old)) || (v.managerUser != "" && req.UserInfo.Username == v.managerUser) {
+		return admission.Allowed("")
+	}
+	ok, err := v.access.allowed(ctx, req.UserInfo, "delete", kind, req.Namespace, parent)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if !ok {
+		return admission.Denied(fmt.Sprintf("Savepoint %s: metadata.annotations[%s] makes its delete keep the data, which needs the right to delete it: user %q may not delete %s %s; ask for delete on %s in namespace %s",
+			sp.Name, cmfv1.ForceDeleteAnnotation, req.UserInfo.Username, kind, parent, kind.Resource(), req.Namespace))
+	}
+	return admission.Allowed("")
+}
+
+// forceSet reports whether annotations newly ask for a forced delete.
+// Removing the annotation, or any other value, needs nothing: it only
+// makes a delete dispose as usual.
+func forceSet(annotations, old map[string]string) bool {
+	return annotations[cmfv1.ForceDeleteAnnotation] == "true" && old[cmfv1.ForceDeleteAnnotation] != "true"
+}
+
+func oldAnnotations(old *cmfv1.Savepoint) map[string]string {
+	if old == nil {
+		return nil
+	}
+	return old.Annotations
+}
+
+// deleteWarning says what becomes of a COMPLETED savepoint's data on a
+// delete that was allowed.
+func deleteWarning(sp *cmfv1.Savepoint, kind cmfv1.ParentKind) string {
+	if sp.Annotations[cmfv1.ForceDeleteAnnotation] == "true" {
+		return fmt.Sprintf("Savepoint %s: deleted with %s=true: its data at %s is kept, not disposed (a Warning event records the path)",
+			sp.Name, cmfv1.ForceDeleteAnnotation, sp.Status.Path)
+	}
+	hint := "detach it first to keep the data (kubectl savepoint detach " + sp.Name + ")"
+	if kind == cmfv1.ParentStatement {
+		hint = "Savepoints attached to a Statement cannot be detached"
+	}
+	return fmt.Sprintf("Savepoint %s: its data at %s will be disposed through the Flink cluster; %s", sp.Name, sp.Status.Path, hint)
 }
 
 // guardRestorePoint refuses to dispose of the savepoint a parent will

@@ -35,7 +35,7 @@ const (
 //
 // +kubebuilder:webhook:path=/mutate-cmf-confluent-io-v1-savepoint,mutating=true,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create,versions=v1,name=msavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent,reinvocationPolicy=IfNeeded
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-savepoint,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create;update;delete,versions=v1,name=vsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
-// +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create;delete,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
+// +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create;update;delete,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-parent,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=flinkapplications;statements,verbs=create;update;delete,versions=v1,name=vparent.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 
 // Options configure the webhook.
@@ -85,7 +85,7 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 		MutateSavepointPath:   &savepointDefaulter{now: opts.Now},
 		ValidateSavepointPath: &savepointValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
 		ValidateDetachedPath:  &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
-		ValidateParentPath:    &parentValidator{decoder: decoder, lookups: lookups},
+		ValidateParentPath:    &parentValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
 	}, claims
 }
 

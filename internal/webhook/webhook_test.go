@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -64,6 +65,10 @@ func TestWebhook(t *testing.T) {
 	t.Run("rule 7: CANONICAL is denied for a NATIVE-only state backend", s.testNativeOnly)
 	t.Run("rule 8: permissions are inherited from the parent", s.testPermissions)
 	t.Run("only the manager adopts savepoints taken outside", s.testAdoption)
+	t.Run("only the manager marks a savepoint detached", s.testDetachedAs)
+	t.Run("force-delete is set only by who may delete the parent", s.testForceDelete)
+	t.Run("a detached savepoint's source is fixed at creation", s.testDetachedSourceFixed)
+	t.Run("settings only the manager chooses are refused on a compute pool", s.testReservedSettings)
 	t.Run("dry-run behaves like a real apply, without side effects", s.testDryRun)
 	t.Run("warnings where the seed only advises", s.testWarnings)
 	t.Run("a restore point cannot be disposed", s.testRestorePoint)
@@ -198,10 +203,12 @@ func (s *suite) testDetach(t *testing.T) {
 			`DetachedSavepoint %s: spec.path "file:/sp/other" is not the path of Savepoint done: set spec.path: "file:/sp/done"`},
 		{"another application", "file:/sp/done", source(done, "payments"),
 			`DetachedSavepoint %s: spec.source.application is "payments" but Savepoint done belongs to FlinkApplication orders: set spec.source.application: orders`},
-		{"a missing savepoint", "file:/sp/done", &cmfv1.DetachedSavepointSource{Namespace: ns, Application: "orders", SavepointName: "ghost"},
+		{"a missing savepoint", "file:/sp/done", &cmfv1.DetachedSavepointSource{Namespace: ns, Application: "orders", SavepointName: "ghost", UID: "0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10"},
 			"DetachedSavepoint %s: spec.source names Savepoint ghost in namespace " + ns + ", which does not exist: list the application's savepoints with kubectl savepoint list -n " + ns + " -a orders"},
 		{"a replaced savepoint", "file:/sp/done", &cmfv1.DetachedSavepointSource{Namespace: ns, Application: "orders", SavepointName: "done", UID: "0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10"},
 			"DetachedSavepoint %s: spec.source.uid 0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10 is not the uid of Savepoint done"},
+		{"without the uid", "file:/sp/done", &cmfv1.DetachedSavepointSource{Namespace: ns, Application: "orders", SavepointName: "done"},
+			`DetachedSavepoint.cmf.confluent.io "%s" is invalid: spec.source.uid: Invalid value: spec.source.uid is required: the metadata.uid of the Savepoint to detach`},
 		{"a COMPLETED application savepoint", "file:/sp/done", source(done, "orders"), ""},
 	}
 	for i, tt := range tests {
@@ -338,10 +345,11 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 	s.savepoint(t, ns, "clicks-done", cmfv1.SavepointSpec{Statement: "clicks"}, cmfv1.StateCompleted, "file:/sp/clicks")
 	s.savepoint(t, ns, "views-done", cmfv1.SavepointSpec{Statement: "views"}, cmfv1.StateCompleted, "file:/sp/views")
 	detachedName := "imported-" + ns
-	require.NoError(t, s.c.Create(ctx, &cmfv1.DetachedSavepoint{
+	imported := &cmfv1.DetachedSavepoint{
 		ObjectMeta: metav1.ObjectMeta{Namespace: s.env.Namespace(t), Name: detachedName},
 		Spec:       cmfv1.DetachedSavepointSpec{Path: "file:/sp/imported"},
-	}))
+	}
+	require.NoError(t, s.c.Create(ctx, imported))
 
 	appField := "spec.job.startFromSavepoint"
 	tests := []struct {
@@ -388,6 +396,47 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 			requireDenied(t, err, fmt.Sprintf("%s %s: %s", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), tt.want))
 		})
 	}
+
+	t.Run("a detached savepoint of another namespace needs get on it there", func(t *testing.T) {
+		// payments runs through the Flink Kubernetes Operator: changing its
+		// spec also needs update on its FlinkDeployment.
+		starter := s.user(t, ns, "starter", rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"flinkapplications"}, Verbs: []string{"get", "update"}},
+			rbacv1.PolicyRule{APIGroups: []string{"flink.apache.org"}, Resources: []string{"flinkdeployments"}, Verbs: []string{"update"}})
+		startFrom := func(c client.Client, ref cmfv1.StartFromSavepoint, opts ...client.UpdateOption) error {
+			app := &cmfv1.FlinkApplication{}
+			require.NoError(t, s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "payments"}, app))
+			app.Spec.Job.StartFromSavepoint = &ref
+			return c.Update(ctx, app, opts...)
+		}
+		const ghostUID = "0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10"
+		for _, tc := range []struct {
+			ref, missing cmfv1.StartFromSavepoint
+			ghost, real  string
+		}{
+			{cmfv1.StartFromSavepoint{SavepointName: detachedName}, cmfv1.StartFromSavepoint{SavepointName: "ghost"}, "ghost", detachedName},
+			{cmfv1.StartFromSavepoint{UID: string(imported.UID)}, cmfv1.StartFromSavepoint{UID: ghostUID}, ghostUID, string(imported.UID)},
+		} {
+			denied := startFrom(starter, tc.ref)
+			require.Error(t, denied)
+			assert.NotContains(t, denied.Error(), "file:/sp/imported", "the denial does not reveal the path")
+			assert.NotContains(t, denied.Error(), imported.Namespace, "nor where it is")
+			notFound := startFrom(starter, tc.missing)
+			require.Error(t, notFound)
+			assert.Equal(t, strings.ReplaceAll(notFound.Error(), tc.ghost, tc.real), denied.Error(),
+				"answered exactly as a DetachedSavepoint that does not exist")
+			dryRun := startFrom(starter, tc.ref, client.DryRunAll)
+			require.Error(t, dryRun)
+			assert.Equal(t, denied.Error(), dryRun.Error(), "a dry run reveals nothing either")
+		}
+
+		require.NoError(t, s.c.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: imported.Namespace, Name: "read-imported"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"detachedsavepoints"}, Verbs: []string{"get"}, ResourceNames: []string{detachedName}}}}))
+		require.NoError(t, s.c.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: imported.Namespace, Name: "starter-reads-imported"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "read-imported"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "starter"}}}))
+		s.waitAllowed(t, "starter", "get", "detachedsavepoints", imported.Namespace, detachedName)
+		require.NoError(t, startFrom(starter, cmfv1.StartFromSavepoint{UID: string(imported.UID)}), "get on it there is enough")
+	})
 
 	t.Run("an unchanged reference is not judged again", func(t *testing.T) {
 		app := &cmfv1.FlinkApplication{}
@@ -436,7 +485,7 @@ func (s *suite) testPermissions(t *testing.T) {
 	ctx := context.Background()
 	ns := s.env.Namespace(t)
 	s.application(t, ns, "orders", nil)
-	s.savepoint(t, ns, "done", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/done")
+	done := s.savepoint(t, ns, "done", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/done")
 
 	// Everyone may work with savepoints themselves; what differs is the
 	// right on the parent, which the savepoint inherits.
@@ -460,12 +509,12 @@ func (s *suite) testPermissions(t *testing.T) {
 		return &cmfv1.DetachedSavepoint{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: cmfv1.DetachedSavepointSpec{Path: "file:/sp/done", Source: &cmfv1.DetachedSavepointSource{
-				Namespace: ns, Application: "orders", SavepointName: "done",
+				Namespace: ns, Application: "orders", SavepointName: "done", UID: string(done.UID),
 			}},
 		}
 	}
 	requireDenied(t, viewer.Create(ctx, detach("detach-by-viewer-"+ns)),
-		`user "viewer" may not update FlinkApplication orders in namespace `+ns+`, which detaching its Savepoint done needs`)
+		`DetachedSavepoint detach-by-viewer-`+ns+`: spec.source: user "viewer" may not update FlinkApplication orders in namespace `+ns+`, which detaching its savepoints needs: ask for update on flinkapplications there`)
 	require.NoError(t, editor.Create(ctx, detach("detach-by-editor-"+ns)))
 }
 
@@ -493,6 +542,129 @@ func (s *suite) testAdoption(t *testing.T) {
 	requireDenied(t, s.c.Patch(ctx, adopted("by-manager"), patch), denial)
 	unrelated := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"team":"orders"}}}`))
 	require.NoError(t, s.c.Patch(ctx, adopted("by-manager"), unrelated), "other annotations stay editable")
+}
+
+func (s *suite) testDetachedAs(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	s.application(t, ns, "orders", nil)
+	manager := s.user(t, ns, managerUser, rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"savepoints"}, Verbs: []string{"create", "update", "patch", "get"}})
+	const denial = "metadata.annotations[cmf.confluent.io/detached-as] is set only by the savepoint manager when it completes a detach: remove it; to keep the data, detach the savepoint (kubectl savepoint detach "
+
+	requireDenied(t, s.c.Create(ctx, &cmfv1.Savepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "marked", Annotations: map[string]string{cmfv1.DetachedAsAnnotation: ns + "/kept"}},
+		Spec:       cmfv1.SavepointSpec{Application: "orders"},
+	}), "Savepoint marked: "+denial+"marked; an application's only) or delete it with --force (kubectl savepoint delete marked --force)")
+
+	sp := s.savepoint(t, ns, "done", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/done")
+	mark := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cmf.confluent.io/detached-as":"`+ns+`/kept"}}}`))
+	requireDenied(t, s.c.Patch(ctx, sp, mark), "Savepoint done: "+denial)
+	require.NoError(t, manager.Patch(ctx, sp, mark), "the manager marks it when it completes a detach")
+	unmark := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cmf.confluent.io/detached-as":null}}}`))
+	requireDenied(t, s.c.Patch(ctx, sp, unmark), "Savepoint done: "+denial)
+	change := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cmf.confluent.io/detached-as":"elsewhere/other"}}}`))
+	requireDenied(t, s.c.Patch(ctx, sp, change), "Savepoint done: "+denial)
+	unrelated := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"team":"orders"}}}`))
+	require.NoError(t, s.c.Patch(ctx, sp, unrelated), "other annotations stay editable")
+}
+
+func (s *suite) testForceDelete(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	app := s.application(t, ns, "orders", nil)
+	savepointRights := rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"savepoints"}, Verbs: []string{"*"}}
+	editor := s.user(t, ns, "force-editor", savepointRights, rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"flinkapplications"}, Verbs: []string{"get", "update", "patch"}})
+	owner := s.user(t, ns, "force-owner", savepointRights, rbacv1.PolicyRule{APIGroups: []string{"cmf.confluent.io"}, Resources: []string{"flinkapplications"}, Verbs: []string{"get", "update", "patch", "delete"}})
+	force := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cmf.confluent.io/force-delete":"true"}}}`))
+	sp := s.savepoint(t, ns, "done", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/done")
+
+	t.Run("a user who may not delete the parent cannot leave it behind", func(t *testing.T) {
+		// kubectl savepoint delete --force sets the annotation, then deletes.
+		requireDenied(t, editor.Patch(ctx, sp, force),
+			`Savepoint done: metadata.annotations[cmf.confluent.io/force-delete] makes its delete keep the data, which needs the right to delete it: user "force-editor" may not delete FlinkApplication orders; ask for delete on flinkapplications in namespace `+ns)
+		requireDenied(t, editor.Delete(ctx, sp), `user "force-editor" may not delete FlinkApplication orders`)
+		got := s.savepointNamed(t, ns, "done")
+		assert.NotContains(t, got.Annotations, cmfv1.ForceDeleteAnnotation, "nothing left behind to turn a later delete into an orphaning one")
+		requireDenied(t, editor.Create(ctx, &cmfv1.Savepoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forced", Annotations: map[string]string{cmfv1.ForceDeleteAnnotation: "true"}},
+			Spec:       cmfv1.SavepointSpec{Application: "orders"},
+		}), `Savepoint forced: metadata.annotations[cmf.confluent.io/force-delete] makes its delete keep the data`)
+	})
+	t.Run("nor on the parent", func(t *testing.T) {
+		requireDenied(t, editor.Patch(ctx, app, force),
+			`FlinkApplication orders: metadata.annotations[cmf.confluent.io/force-delete] makes its delete skip the savepoint of a stop in flight and the cancelling of its job, which needs the right to delete it: user "force-editor" may not delete FlinkApplication orders; ask for delete on flinkapplications in namespace `+ns)
+		require.NoError(t, owner.Patch(ctx, app, force))
+		require.NoError(t, editor.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"cmf.confluent.io/force-delete":null}}}`))),
+			"removing it only makes a delete careful again: anyone who may update the parent may")
+	})
+	t.Run("a user who may delete the parent sets it, and the delete says the data is kept", func(t *testing.T) {
+		require.NoError(t, owner.Patch(ctx, sp, force))
+		_, errOut, err := s.env.RunKubectl(ctx, "delete", "savepoint", "done", "-n", ns, "--wait=false", "--dry-run=server")
+		require.NoError(t, err, errOut)
+		assert.Contains(t, errOut, "Warning: Savepoint done: deleted with cmf.confluent.io/force-delete=true: its data at file:/sp/done is kept, not disposed (a Warning event records the path)")
+	})
+}
+
+func (s *suite) testDetachedSourceFixed(t *testing.T) {
+	ctx := context.Background()
+	ns, victim := s.env.Namespace(t), s.env.Namespace(t)
+	s.application(t, victim, "orders", nil)
+	nightly := s.savepoint(t, victim, "nightly", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, "file:/sp/nightly")
+	imported := &cmfv1.DetachedSavepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "imported-" + ns},
+		Spec:       cmfv1.DetachedSavepointSpec{Path: "file:/sp/nightly"},
+	}
+	require.NoError(t, s.c.Create(ctx, imported))
+	const denial = "spec.source cannot be added, removed or changed after creation"
+
+	addSource := fmt.Sprintf(`{"spec":{"source":{"namespace":%q,"application":"orders","savepointName":"nightly","uid":%q}}}`, victim, nightly.UID)
+	requireDenied(t, s.c.Patch(ctx, imported, client.RawPatch(types.MergePatchType, []byte(addSource))), denial)
+	requireDenied(t, s.c.Patch(ctx, imported, client.RawPatch(types.MergePatchType, []byte(addSource)), client.DryRunAll), denial)
+	assert.NoError(t, s.c.Get(ctx, client.ObjectKeyFromObject(nightly), &cmfv1.Savepoint{}), "the named savepoint is untouched")
+
+	detached := &cmfv1.DetachedSavepoint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: victim, Name: "detached-" + victim},
+		Spec: cmfv1.DetachedSavepointSpec{Path: "file:/sp/nightly", Source: &cmfv1.DetachedSavepointSource{
+			Namespace: victim, Application: "orders", SavepointName: "nightly", UID: string(nightly.UID),
+		}},
+	}
+	require.NoError(t, s.c.Create(ctx, detached))
+	requireDenied(t, s.c.Patch(ctx, detached, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"source":null}}`))), denial)
+	requireDenied(t, s.c.Patch(ctx, detached, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"source":{"savepointName":"other"}}}`))), denial)
+	require.NoError(t, s.c.Patch(ctx, detached, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"orders"}}}`))), "metadata stays editable")
+}
+
+func (s *suite) testReservedSettings(t *testing.T) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	const insert = "INSERT INTO sink SELECT * FROM source"
+	stmt := func(name, sql string, properties map[string]string) *cmfv1.Statement {
+		return &cmfv1.Statement{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec:       cmfv1.StatementSpec{Statement: sql, ComputePoolName: "pool", Properties: properties},
+		}
+	}
+	requireDenied(t, s.c.Create(ctx, stmt("restore", insert, map[string]string{"execution.savepoint.path": "s3://b/team-a/savepoint-1"})),
+		`Statement restore: spec.properties[execution.savepoint.path] chooses the savepoint the job restores from, which only the savepoint manager sets on a compute pool: remove it; to start from one of its savepoints, set spec.startFromSavepoint (kubectl savepoint start -s restore --savepoint NAME)`)
+	requireDenied(t, s.c.Create(ctx, stmt("take-over", insert, map[string]string{"$internal.pipeline.job-id": "0123456789abcdef0123456789abcdef"}), client.DryRunAll),
+		`Statement take-over: spec.properties[$internal.pipeline.job-id] is internal to Flink`)
+
+	plain := stmt("plain", insert, map[string]string{"table.exec.state.ttl": "1 h"})
+	require.NoError(t, s.c.Create(ctx, plain))
+	plain.Spec.Statement = "SET 'execution.state-recovery.path' = 's3://b/team-a/savepoint-1';\n" + insert
+	requireDenied(t, s.c.Update(ctx, plain), `Statement plain: spec.statement sets execution.state-recovery.path (SET 'execution.state-recovery.path' = 's3://b/team-a/save...), which chooses the savepoint the job restores from and only the savepoint manager sets on a compute pool: remove it; to start from one of its savepoints, set spec.startFromSavepoint (kubectl savepoint start -s plain --savepoint NAME)`)
+	plain.Spec.Statement = insert
+	plain.Spec.FlinkConfiguration = map[string]string{"pipeline.name": "orders"}
+	requireDenied(t, s.c.Update(ctx, plain), `Statement plain: spec.flinkConfiguration[pipeline.name] names the job`)
+
+	session := &cmfv1.FlinkApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pooled"},
+		Spec: cmfv1.FlinkApplicationSpec{ComputePoolName: "pool", FlinkConfiguration: map[string]string{"execution.savepoint.path": "s3://b/x"},
+			Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}},
+	}
+	requireDenied(t, s.c.Create(ctx, session), `FlinkApplication pooled: spec.flinkConfiguration[execution.savepoint.path] chooses the savepoint the job restores from, which only the savepoint manager sets on a compute pool: remove it; to start from a savepoint, set spec.job.startFromSavepoint (kubectl savepoint start -a pooled --savepoint NAME)`)
+	own := s.application(t, ns, "own-cluster", map[string]string{"pipeline.name": "orders"})
+	assert.Equal(t, "orders", own.Spec.FlinkConfiguration["pipeline.name"], "an application run by the Flink Kubernetes Operator has a cluster of its own")
 }
 
 func (s *suite) testDryRun(t *testing.T) {
@@ -620,11 +792,31 @@ func (s *suite) user(t *testing.T, ns, name string, rules ...rbacv1.PolicyRule) 
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}},
 	}))
+	if len(rules) > 0 && len(rules[0].Resources) > 0 && len(rules[0].Verbs) > 0 {
+		s.waitAllowed(t, name, rules[0].Verbs[0], rules[0].Resources[0], ns, "")
+	}
 	authenticated, err := s.env.Env.AddUser(envtest.User{Name: name}, nil)
 	require.NoError(t, err)
 	c, err := client.New(authenticated.Config(), client.Options{Scheme: s.env.Scheme})
 	require.NoError(t, err)
 	return c
+}
+
+// waitAllowed waits until the API server's authorizer has seen the
+// RoleBinding that lets user verb resource namespace/name: a binding takes
+// effect through the authorizer's informer, a moment after its create.
+func (s *suite) waitAllowed(t *testing.T, user, verb, resource, namespace, name string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, func() bool {
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: namespace, Verb: verb, Group: cmfv1.GroupVersion.Group, Resource: resource, Name: name,
+			},
+		}}
+		require.NoError(t, s.c.Create(context.Background(), review))
+		return review.Status.Allowed
+	}, fmt.Sprintf("%s may %s %s %s/%s", user, verb, resource, namespace, name))
 }
 
 // requireDenied asserts a webhook or API server denial containing want.

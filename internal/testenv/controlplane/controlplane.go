@@ -48,6 +48,10 @@ type Env struct {
 	// ControllerManager deletes namespaces, collects garbage and aggregates
 	// ClusterRoles.
 	ControllerManager *ControllerManager
+	// WebhookClientCA is the PEM file of the CA that signs the client
+	// certificate kube-apiserver presents to webhooks
+	// (Options.WebhookClientAuth); empty otherwise.
+	WebhookClientCA string
 	// webhooks: the webhook configurations are installed (Options.Webhooks).
 	webhooks bool
 }
@@ -60,6 +64,15 @@ type Options struct {
 	// ExtraCRDDirs are installed beside the project's CRDs (e.g. the Flink
 	// Kubernetes Operator's).
 	ExtraCRDDirs []string
+	// ShippedWebhooks installs them (with Webhooks) as a cluster gets them
+	// (RenderWebhooks): under the names the manager's role may write, with
+	// their namespaceSelector. Otherwise as controller-gen generates them.
+	ShippedWebhooks bool
+	// WebhookClientAuth has kube-apiserver present a client certificate to
+	// the webhooks (its admission configuration), signed by the CA in
+	// Env.WebhookClientCA, as a cluster admin configures it for the
+	// webhook's client-certificate verification.
+	WebhookClientAuth bool
 	// WebhookHost is the host the webhook configurations' URLs name; the
 	// server still listens on 127.0.0.1. Default 127.0.0.1; a manager that
 	// makes its own certificate, which names DNS names only, needs one,
@@ -82,6 +95,11 @@ func Start(t testing.TB, opts Options) *Env {
 	var webhooks envtest.WebhookInstallOptions
 	if opts.Webhooks {
 		webhooks.Paths = []string{filepath.Join(root, "manifests", "webhook")}
+		if opts.ShippedWebhooks {
+			rendered, err := RenderWebhooks(assets, root, t.TempDir())
+			require.NoError(t, err)
+			webhooks.Paths = []string{rendered}
+		}
 		webhooks.LocalServingHostExternalName = opts.WebhookHost
 	}
 	te := &envtest.Environment{
@@ -92,6 +110,12 @@ func Start(t testing.TB, opts Options) *Env {
 		WebhookInstallOptions:    webhooks,
 		ControlPlaneStartTimeout: 90 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	var clientCA string
+	if opts.WebhookClientAuth {
+		var err error
+		clientCA, err = configureWebhookClientAuth(te, t.TempDir())
+		require.NoError(t, err)
 	}
 	cfg, err := te.Start()
 	require.NoError(t, err, "start kube-apiserver and etcd from %s", assets)
@@ -119,6 +143,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Kubectl:           filepath.Join(assets, "kubectl"),
 		Env:               te,
 		ControllerManager: runControllerManager(t, assets, kubeconfigPath, c),
+		WebhookClientCA:   clientCA,
 		webhooks:          opts.Webhooks,
 	}
 }
