@@ -61,6 +61,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Webhook.ClaimNamespace == "" {
 		c.Webhook.ClaimNamespace = c.Namespace
 	}
+	if c.Webhook.Endpoints == nil {
+		// Admission checks the URLs users write against the allow-list the
+		// controllers call through, so that a refusal comes at once, as a
+		// denial, not later as a condition.
+		c.Webhook.Endpoints = &webhook.EndpointRules{Policy: c.Controllers.Endpoints, AllowRestURLAnnotation: c.Controllers.AllowRestURLAnnotation}
+	}
 	if c.Webhook.ManagerUser == "" && c.ServiceAccount != "" {
 		c.Webhook.ManagerUser = "system:serviceaccount:" + c.Namespace + ":" + c.ServiceAccount
 	}

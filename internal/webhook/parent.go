@@ -31,6 +31,7 @@ type parentValidator struct {
 	lookups     *lookups
 	access      *access
 	managerUser string
+	endpoints   *EndpointRules
 }
 
 func (v *parentValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
@@ -49,7 +50,7 @@ func (v *parentValidator) Handle(ctx context.Context, req admission.Request) adm
 		if resp := v.validateSettings(req, obj, old); !resp.Allowed {
 			return resp
 		}
-		if resp := validateRestURL(req, obj, old); !resp.Allowed {
+		if resp := v.validateRestURL(req, obj, old); !resp.Allowed {
 			return resp
 		}
 		if resp := v.requireDeleteToForce(ctx, req, obj, old); !resp.Allowed {
@@ -97,13 +98,26 @@ func (v *parentValidator) validateSettings(req admission.Request, obj, old cmfv1
 // endpoint URL (cmfv1.MaxEndpointURLLength) when it is set or changed, so a
 // parent admitted before with a longer one still passes the manager's
 // edits of its metadata. The denial does not repeat the value.
-func validateRestURL(req admission.Request, obj, old cmfv1.Parent) admission.Response {
+func (v *parentValidator) validateRestURL(req admission.Request, obj, old cmfv1.Parent) admission.Response {
 	url := obj.GetAnnotations()[cmfv1.RestURLAnnotation]
-	if len(url) <= cmfv1.MaxEndpointURLLength || (old != nil && old.GetAnnotations()[cmfv1.RestURLAnnotation] == url) {
+	if url == "" || (old != nil && old.GetAnnotations()[cmfv1.RestURLAnnotation] == url) {
 		return admission.Allowed("")
 	}
-	return admission.Denied(fmt.Sprintf("%s %s: metadata.annotations[%s] is %d bytes long, and an endpoint URL may be at most %d: give the JobManager's REST URL (scheme, host, port, path), or remove it to use the ComputePool's restURL",
-		obj.ParentKind(), req.Name, cmfv1.RestURLAnnotation, len(url), cmfv1.MaxEndpointURLLength))
+	field := fmt.Sprintf("%s %s: metadata.annotations[%s]", obj.ParentKind(), req.Name, cmfv1.RestURLAnnotation)
+	if len(url) > cmfv1.MaxEndpointURLLength {
+		return admission.Denied(fmt.Sprintf("%s is %d bytes long, and an endpoint URL may be at most %d: give the JobManager's REST URL (scheme, host, port, path), or remove it to use the ComputePool's restURL",
+			field, len(url), cmfv1.MaxEndpointURLLength))
+	}
+	if v.endpoints == nil {
+		return admission.Allowed("")
+	}
+	if !v.endpoints.AllowRestURLAnnotation {
+		return admission.Denied(field + " is not honoured on this cluster (its admin has not passed --allow-rest-url-annotation to the manager): remove it and name a ComputePool in spec.computePoolName")
+	}
+	if err := v.endpoints.Policy.CheckURL(url, req.Namespace); err != nil {
+		return admission.Denied(field + ": " + err.Error())
+	}
+	return admission.Allowed("")
 }
 
 func specOf(obj cmfv1.Parent) any {

@@ -23,6 +23,7 @@ const (
 	ValidateSavepointPath       = "/validate-cmf-confluent-io-v1-savepoint"
 	ValidateDetachedPath        = "/validate-cmf-confluent-io-v1-detachedsavepoint"
 	ValidateParentPath          = "/validate-cmf-confluent-io-v1-parent"
+	ValidateComputePoolPath     = "/validate-cmf-confluent-io-v1-computepool"
 	defaultClaimGrace           = 2 * time.Minute
 	defaultClaimSweepInterval   = 5 * time.Minute
 	maxSavepointsListedInDenial = 10
@@ -36,6 +37,7 @@ const (
 // +kubebuilder:webhook:path=/mutate-cmf-confluent-io-v1-savepoint,mutating=true,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create,versions=v1,name=msavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent,reinvocationPolicy=IfNeeded
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-savepoint,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create;update;delete,versions=v1,name=vsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create;update;delete,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
+// +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-computepool,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=computepools,verbs=create;update,versions=v1,name=vcomputepool.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-parent,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=flinkapplications;statements,verbs=create;update;delete,versions=v1,name=vparent.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 
 // Options configure the webhook.
@@ -51,6 +53,10 @@ type Options struct {
 	ClaimSweepInterval time.Duration
 	// Now returns the time; default time.Now.
 	Now func() time.Time
+	// Endpoints, when set, are the endpoint rules the controllers follow:
+	// a ComputePool's URLs and a parent's rest-url annotation that the
+	// manager would refuse to call are denied at admission.
+	Endpoints *EndpointRules
 	// ManagerUser is the manager's own user name (its service account,
 	// system:serviceaccount:<namespace>:<name>). The manager removes attached
 	// savepoints that were detached; it needs no right to delete their
@@ -82,10 +88,11 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 	access := &access{client: mgr.GetClient()}
 	decoder := admission.NewDecoder(mgr.GetScheme())
 	return map[string]admission.Handler{
-		MutateSavepointPath:   &savepointDefaulter{now: opts.Now},
-		ValidateSavepointPath: &savepointValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
-		ValidateDetachedPath:  &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
-		ValidateParentPath:    &parentValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
+		MutateSavepointPath:     &savepointDefaulter{now: opts.Now},
+		ValidateSavepointPath:   &savepointValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
+		ValidateDetachedPath:    &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
+		ValidateParentPath:      &parentValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser, endpoints: opts.Endpoints},
+		ValidateComputePoolPath: &computePoolValidator{decoder: decoder, endpoints: opts.Endpoints},
 	}, claims
 }
 

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
@@ -68,7 +69,7 @@ func TestTenants(t *testing.T) {
 		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
-		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName})
+		return webhook.Setup(ctx, mgr, webhook.Options{ClaimNamespace: managerNamespace, ManagerUser: sa.Impersonate.UserName, Endpoints: tenantEndpoints})
 	})
 
 	s := &tenants{env: env, admin: env.Client}
@@ -88,6 +89,41 @@ func TestTenants(t *testing.T) {
 	t.Run("team-b's statements cannot restore from a path or take over a job", s.testReservedSettings)
 	t.Run("a user allowed FlinkApplications but not FlinkDeployments gets no FlinkDeployment", s.testOperatorMode)
 	t.Run("the URLs the manager calls are capped in length", s.testURLLengths)
+	t.Run("team-b cannot point a pool or a parent at team-a's cluster or at cloud metadata", s.testEndpoints)
+}
+
+// tenantEndpoints: the admin's list here. Each namespace reaches its own
+// Services; the bare names and the loopback address are the other tests'
+// (nothing is called in this suite).
+var tenantEndpoints = &webhook.EndpointRules{
+	Policy: egress.MustParse([]string{"*.{namespace}.svc", "team-a-jobmanager", "team-b-jobmanager", "team-a-sql-gateway", "jm", "127.0.0.1"},
+		egress.Options{AllowLoopback: true}),
+	AllowRestURLAnnotation: true,
+}
+
+// testEndpoints: the URLs a user writes are checked against the admin's
+// list at admission, for that user's namespace.
+func (s *tenants) testEndpoints(t *testing.T) {
+	ctx := context.Background()
+	pool := func(name, rest, gateway string) *cmfv1.ComputePool {
+		return &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: name}, Spec: cmfv1.ComputePoolSpec{RestURL: rest, SQLGatewayURL: gateway}}
+	}
+	for _, tc := range []struct {
+		name string
+		obj  client.Object
+		want string
+	}{
+		{"a pool at team-a's JobManager Service", pool("theirs", "http://orders-rest.team-a.svc:8081", ""), "ComputePool theirs: spec.restURL: "},
+		{"a SQL Gateway at cloud metadata", pool("metadata", "http://flink-rest.team-b.svc:8081", "http://169.254.169.254/latest/meta-data/"), "ComputePool metadata: spec.sqlGatewayURL: "},
+		{"a rest-url annotation at team-a's JobManager Service", &cmfv1.FlinkApplication{
+			ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "pointed", Annotations: map[string]string{cmfv1.RestURLAnnotation: "http://orders-rest.team-a.svc:8081"}},
+			Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}}}, "FlinkApplication pointed: metadata.annotations[cmf.confluent.io/rest-url]: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireDenied(t, s.teamB.Create(ctx, tc.obj), tc.want)
+		})
+	}
+	require.NoError(t, s.teamB.Create(ctx, pool("own", "http://flink-rest.team-b.svc:8081", "http://sql.team-b.svc:8083")), "its own namespace's Services")
 }
 
 // namespaceAdmin binds user, in ns only, to `admin`, and as the README
