@@ -194,7 +194,7 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 		{"missing-class", func(app *cmfv1.FlinkApplication) { app.Spec.Job.EntryClass = "com.example.Missing" },
 			fmt.Sprintf(`{"spec":{"job":{"entryClass":%q}}}`, flinkharness.StatefulJobEntryClass), "com.example.Missing", 1},
 		{"missing-jar", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file://" + missingJar },
-			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: lstat " + missingJar + ": no such file or directory", 0},
+			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: " + missingJar + ": no such file", 0},
 		// The manager's own files are not jars: nothing of them is read.
 		{"outside-the-jar-folder", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file:///etc/passwd" },
 			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: file:///etc/passwd: outside " + filepath.Dir(s.flink.JarPath) + ", the one folder the manager reads jars from (--jar-dir)", 0},

@@ -128,7 +128,10 @@ func (c *jarCache) local(path string) (string, error) {
 		return "", fmt.Errorf("file://%s: outside %s, the one folder the manager reads jars from (--jar-dir): put the jar there, or use an http(s):// URI", path, dir)
 	}
 	real, err := filepath.EvalSymlinks(clean)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("read the jar: %s: no such file", clean)
+	case err != nil:
 		return "", fmt.Errorf("read the jar: %w", err)
 	}
 	realDir, err := filepath.EvalSymlinks(dir)
