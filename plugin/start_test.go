@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -26,11 +27,12 @@ func (s *system) testStartGuard(t *testing.T) {
 	const from = "file:///savepoints/before-the-migration"
 	tests := []struct {
 		name string
-		// restURL reaches the application's JobManager (default: the harness's Flink).
-		restURL   string
-		job       cmfv1.JobStatus
-		lifecycle string
-		args      []string
+		// triggerRefused puts a proxy in front of the harness's Flink that
+		// answers every savepoint trigger 400.
+		triggerRefused bool
+		job            cmfv1.JobStatus
+		lifecycle      string
+		args           []string
 		// answer is typed on a terminal; "" runs without one.
 		answer string
 
@@ -87,10 +89,10 @@ func (s *system) testStartGuard(t *testing.T) {
 		wantErrOut: []string{"COMPLETED  file:"},
 		redeployed: true, savepointNow: cmfv1.StateCompleted,
 	}, {
-		name:    "--savepoint-first, the savepoint FAILED: no redeploy",
-		restURL: "flink-jobmanager:8081", // no scheme: the controller fails the savepoint at once
-		job:     running, args: []string{"--path", from, "--savepoint-first"},
-		wantErr:      `is FAILED: flink REST URL "flink-jobmanager:8081": want http(s)://host:port`,
+		name:           "--savepoint-first, the savepoint FAILED: no redeploy",
+		triggerRefused: true, // Flink refuses the trigger as malformed: FAILED at once
+		job:            running, args: []string{"--path", from, "--savepoint-first"},
+		wantErr:      "is FAILED: ",
 		savepointNow: cmfv1.StateFailed,
 	}, {
 		name: "--savepoint-first, the job is gone (savepoint ABANDONED): no redeploy",
@@ -107,9 +109,11 @@ func (s *system) testStartGuard(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			name := fmt.Sprintf("guarded-%d", i)
-			restURL := tt.restURL
-			if restURL == "" {
-				restURL = s.flink.RESTURL
+			restURL := s.flink.RESTURL
+			if tt.triggerRefused {
+				proxy := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+				proxy.Fail(http.MethodPost, `^/jobs/[^/]+/savepoints$`, http.StatusBadRequest, -1)
+				restURL = proxy.URL
 			}
 			app := &cmfv1.FlinkApplication{
 				ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: name, Annotations: map[string]string{cmfv1.RestURLAnnotation: restURL}},
