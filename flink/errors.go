@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kinds of failure a caller branches on. Test with errors.Is.
@@ -31,7 +32,14 @@ var (
 	// ErrBadRequest: Flink refused the request as malformed (400) for a reason
 	// none of the other kinds describes.
 	ErrBadRequest = errors.New("request refused")
+	// ErrResponseTooLarge: the answer is larger than Options.MaxResponseBytes;
+	// it was not read (nor the request repeated).
+	ErrResponseTooLarge = errors.New("answer too large")
 )
+
+// maxMessageBytes bounds the message an Error repeats: callers write it into
+// status conditions and events, and a stack trace's line may be any length.
+const maxMessageBytes = 1024
 
 // Error is a failure reported by Flink or on the way to it.
 type Error struct {
@@ -41,28 +49,39 @@ type Error struct {
 	Kind error
 	// StatusCode is the HTTP status, 0 when no answer came.
 	StatusCode int
-	// Message is the most telling line of Flink's answer: the root "Caused by:"
-	// of a stack trace, or the plain error text.
+	// Message is the most telling line of Flink's error answer
+	// ({"errors": […]}): the root "Caused by:" of a stack trace, or the plain
+	// error text. Empty when the answer was not Flink's: another body is
+	// never repeated.
 	Message string
 	// Err is the transport error, when there was no answer.
 	Err error
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Op)
-	b.WriteString(": ")
 	switch {
 	case e.Err != nil:
-		b.WriteString(e.Err.Error())
+		return e.Op + ": " + clip(e.Err.Error())
 	case e.Message != "":
-		b.WriteString(e.Message)
+		return e.Op + ": " + clip(e.Message)
+	case e.StatusCode != 0:
+		return fmt.Sprintf("HTTP %d from %s", e.StatusCode, e.Op)
 	case e.Kind != nil:
-		b.WriteString(e.Kind.Error())
-	default:
-		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+		return e.Op + ": " + e.Kind.Error()
 	}
-	return b.String()
+	return e.Op + ": failed"
+}
+
+// clip cuts s to maxMessageBytes, on a character boundary.
+func clip(s string) string {
+	if len(s) <= maxMessageBytes {
+		return s
+	}
+	cut := maxMessageBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // Unwrap lets errors.Is match the kind and the transport error.
@@ -125,7 +144,8 @@ func classify(text string) error {
 
 // rootCause returns the most telling line of a Java stack trace: the last
 // "Caused by:" line without its prefix, else the first line of the trace
-// (after the "<Exception on server side:" heading of a REST error).
+// (after the "<Exception on server side:" heading of a REST error), clipped
+// to maxMessageBytes.
 func rootCause(trace string) string {
 	cause := ""
 	for _, line := range strings.Split(trace, "\n") {
@@ -136,5 +156,5 @@ func rootCause(trace string) string {
 			cause = line
 		}
 	}
-	return cause
+	return clip(cause)
 }

@@ -56,14 +56,17 @@ func (c *Client) UploadJar(ctx context.Context, file string) (string, error) {
 	}
 	req.Header.Set("Content-Type", form.FormDataContentType())
 	req.Header.Set("Accept", "application/json")
-	// An upload may take longer than one REST call's timeout.
-	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
+	// An upload takes longer than one REST call: the caller's client with
+	// the upload's timeout (a copy keeps its transport and redirect policy).
+	upload := *c.http
+	upload.Timeout = c.uploadTimeout
+	resp, err := upload.Do(req)
 	var status int
 	var data []byte
 	if err == nil {
 		defer resp.Body.Close()
 		status = resp.StatusCode
-		data, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		data, err = readAnswer(resp, c.maxResponse)
 	}
 	body.CloseWithError(io.ErrClosedPipe) // stop the writer if the server answered early
 	var answer struct {
@@ -126,8 +129,9 @@ func (c *Client) RunJar(ctx context.Context, jarID string, req RunRequest) (stri
 	op := "run jar " + jarID
 	// A run unpacks the jar and builds the job graph: far slower than other
 	// calls on a busy JobManager, and a timeout would only send it again.
-	slow := *c
-	slow.http = &http.Client{Transport: c.http.Transport, Timeout: max(c.http.Timeout, runTimeout)}
+	slow, run := *c, *c.http // a copy keeps the caller's transport and redirect policy
+	run.Timeout = max(c.http.Timeout, runTimeout)
+	slow.http = &run
 	err := slow.do(ctx, op, "POST", "/jars/"+escape(jarID)+"/run", req, &answer)
 	var fe *Error
 	if errors.As(err, &fe) {
@@ -154,7 +158,8 @@ func (c *Client) doRaw(ctx context.Context, op, method, path, contentType string
 	wait := c.retryWait
 	for attempt := 0; ; attempt++ {
 		status, data, err := c.send(ctx, method, path, contentType, payload)
-		retryable := err != nil || status == http.StatusServiceUnavailable
+		var tooLarge *tooLargeError
+		retryable := (err != nil || status == http.StatusServiceUnavailable) && !errors.As(err, &tooLarge)
 		if !retryable || attempt >= c.retries || ctx.Err() != nil {
 			return decodeAnswer(op, status, data, err, out)
 		}

@@ -2,6 +2,9 @@ package flink_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +104,39 @@ func TestContractJars(t *testing.T) {
 
 		_, err = run("not-hex", "jars-bad-id", "")
 		require.ErrorIs(t, err, flink.ErrBadRequest, "a bad job ID is refused before sending")
+	})
+}
+
+// TestUploadJarAnswers: the upload's answer is capped and read like any
+// other, and the upload has a timeout of its own.
+func TestUploadJarAnswers(t *testing.T) {
+	ctx := context.Background()
+	jar := writeJar(t)
+	t.Run("a 10 MiB answer", func(t *testing.T) {
+		srv := answer(t, http.StatusOK, `{"filename":"`+strings.Repeat("x", 10<<20)+`"}`)
+		c, err := flink.New(srv.URL, flink.Options{})
+		require.NoError(t, err)
+		_, err = c.UploadJar(ctx, jar)
+		require.ErrorIs(t, err, flink.ErrResponseTooLarge)
+		assert.Equal(t, "upload jar job.jar: the answer is larger than 4194304 bytes, the most this client reads", err.Error())
+	})
+	t.Run("an HTML error page", func(t *testing.T) {
+		srv := answer(t, http.StatusInternalServerError, "<html>"+secret+"</html>")
+		c, err := flink.New(srv.URL, flink.Options{})
+		require.NoError(t, err)
+		_, err = c.UploadJar(ctx, jar)
+		assert.EqualError(t, err, "HTTP 500 from upload jar job.jar")
+	})
+	t.Run("a server that never answers", func(t *testing.T) {
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+		defer srv.Close()
+		defer close(release)
+		c, err := flink.New(srv.URL, flink.Options{UploadTimeout: 200 * time.Millisecond})
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = c.UploadJar(ctx, jar)
+		require.ErrorIs(t, err, flink.ErrUnreachable)
+		assert.Less(t, time.Since(start), 5*time.Second)
 	})
 }

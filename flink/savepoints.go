@@ -21,6 +21,10 @@ const (
 
 var triggerIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
+// ValidJobID reports whether id has the form of a Flink job ID: 32
+// lowercase hexadecimal characters, as trigger IDs have.
+func ValidJobID(id string) bool { return triggerIDPattern.MatchString(id) }
+
 // TriggerIDFor derives a trigger ID (32 lowercase hexadecimal characters, the
 // only form Flink accepts) from parts, e.g. a savepoint's UID and attempt.
 // The same parts give the same ID, so a repeated request names the same
@@ -259,4 +263,20 @@ func NormalizePath(p string) string {
 		return "file:" + p
 	}
 	return p
+}
+
+// PathUnder reports whether the savepoint path p is dir or inside it, after
+// NormalizePath, on whole path segments (s3://b/sp is not under s3://b/s). A
+// path with a ".." segment is under nothing: it could climb out of dir.
+func PathUnder(p, dir string) bool {
+	p, dir = NormalizePath(p), NormalizePath(dir)
+	if dir == "" || p == "" {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return false
+		}
+	}
+	return p == dir || strings.HasPrefix(p, dir+"/")
 }

@@ -22,6 +22,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
@@ -105,11 +106,13 @@ func TestManagerRBAC(t *testing.T) {
 		UserName: "system:serviceaccount:" + managerNamespace + ":savepoint-manager",
 		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + managerNamespace, "system:authenticated"},
 	}
+	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders", SavepointDir: t.TempDir()})
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
 		return manager.Setup(ctx, mgr, manager.Config{
 			Namespace: managerNamespace, ServiceAccount: "savepoint-manager",
 			// A second run in one process (go test -count) sets them up again.
-			Controllers: controller.Options{SkipNameValidation: true},
+			Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true,
+				JarDir: filepath.Dir(cluster.JarPath)},
 		})
 	}, func(o *ctrl.Options) {
 		o.LeaderElection = true
@@ -117,7 +120,6 @@ func TestManagerRBAC(t *testing.T) {
 		o.LeaderElectionNamespace = managerNamespace
 	})
 
-	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders", SavepointDir: t.TempDir()})
 	ns := env.Namespace(t)
 	require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders", Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},

@@ -22,6 +22,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
@@ -41,7 +42,7 @@ func start(t *testing.T) *system {
 	env := controlplane.Start(t, controlplane.Options{Webhooks: true})
 	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))
 	_, _ = env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		return manager.Setup(ctx, mgr, manager.Config{Namespace: "savepoint-system", Controllers: controller.Options{SkipNameValidation: true}})
+		return manager.Setup(ctx, mgr, manager.Config{Namespace: "savepoint-system", Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true}})
 	})
 	// A default savepoint directory, for savepoints taken without --path
 	// (start --savepoint-first takes one as `create -a APP` does).

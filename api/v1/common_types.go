@@ -12,6 +12,11 @@ const (
 	// RestURLAnnotation on a parent overrides where its JobManager REST API
 	// is reached; at most MaxEndpointURLLength bytes (the webhook checks it).
 	RestURLAnnotation = "cmf.confluent.io/rest-url"
+	// TakeOverJobAnnotation on a session-mode parent names, by its Flink job
+	// ID, a job already running on the parent's pool that the manager takes
+	// over at the first deploy instead of submitting a new one. A job is
+	// never taken over by its name: another team's job may bear it.
+	TakeOverJobAnnotation = "cmf.confluent.io/take-over-job"
 	// AbandonAnnotation set to "true" on a Savepoint abandons it: no more
 	// triggers or retries (`kubectl savepoint abandon`).
 	AbandonAnnotation = "cmf.confluent.io/abandon"

@@ -150,6 +150,14 @@ type SavepointStatus struct {
 	// +optional
 	PendingDeletion bool `json:"pendingDeletion,omitempty"`
 
+	// restURL is the JobManager REST endpoint the savepoint was triggered
+	// (or adopted) through, recorded with the trigger. The trigger is asked
+	// about, and the data disposed, only through it: wherever the parent
+	// points later, a deletion never disposes through another cluster.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	RestURL string `json:"restURL,omitempty"`
+
 	// conditions are the latest observations of the savepoint.
 	// +optional
 	// +listType=map

@@ -43,9 +43,10 @@ func TestDeployment(t *testing.T) {
 	ctx := context.Background()
 	pod := newManagerPod(t, env)
 	pod.install(t, env)
-	// The one flag the Deployment does not have: the API server here
-	// reaches the webhook at localhost, not at the Service's name.
-	pod.start(t, env, "--cert-extra-dns-names=localhost")
+	// The flags the Deployment does not have: the API server here reaches
+	// the webhook at localhost, not at the Service's name; Flink and the
+	// jar server listen on loopback, not at Services of the namespace.
+	pod.start(t, env, "--cert-extra-dns-names=localhost", "--allow-loopback-endpoints", "--allow-endpoint=127.0.0.1")
 	pod.waitProbe(t, pod.container.ReadinessProbe, 2*time.Minute)
 	pod.waitProbe(t, pod.container.LivenessProbe, 10*time.Second)
 	pod.assertConfined(t)

@@ -20,6 +20,9 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
 	savepointwebhook "github.com/kubectl-savepoint/kubectl-savepoint/internal/webhook"
@@ -43,6 +46,12 @@ type flags struct {
 	bulkDeletePolicy string
 	retentionNS      string
 	jarCacheDir      string
+	jarDir           string
+	maxJarBytes      int64
+	allowEndpoints   listFlag
+	allowLoopback    bool
+	allowAnnotation  bool
+	disposable       listFlag
 	certDNSNames     string
 	webhookClientCA  string
 	version          bool
@@ -56,16 +65,22 @@ func main() {
 	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "Elect one active controller among replicas; every replica serves the webhook.")
 	flag.StringVar(&f.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "The manager's namespace: it holds the leader-election Lease, the DetachedSavepoint name claims and the webhook certificate Secret (default $POD_NAMESPACE).")
-	flag.StringVar(&f.restURLTemplate, "rest-url-template", controller.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
+	flag.StringVar(&f.restURLTemplate, "rest-url-template", endpoint.DefaultRestURLTemplate, "Where a parent's JobManager REST API is when neither its cmf.confluent.io/rest-url annotation nor a ComputePool says; {name} and {namespace} are replaced.")
 	flag.BoolVar(&f.certRotation, "cert-rotation", true, "Create and rotate the webhook's CA and serving certificate in a Secret and keep the webhook configurations' caBundle current; false when cert-manager provides them.")
 	flag.StringVar(&f.certSecret, "cert-secret", "savepoint-manager-webhook-cert", "The Secret holding the webhook's certificates (with --cert-rotation).")
 	flag.StringVar(&f.webhookService, "webhook-service", "savepoint-manager-webhook", "The webhook's Service, named in its certificate (with --cert-rotation).")
 	flag.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "savepoint-manager-mutating", "The MutatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.validatingConfig, "validating-webhook-configuration", "savepoint-manager-validating", "The ValidatingWebhookConfiguration whose caBundle is kept current.")
 	flag.StringVar(&f.serviceAccount, "service-account", "savepoint-manager", "The manager's service account: its own changes to savepoints need no rights on their parents.")
-	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(controller.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
+	flag.StringVar(&f.bulkDeletePolicy, "bulk-delete-policy", string(retention.BulkDetach), "What becomes of a COMPLETED attached savepoint's data when it is deleted with its namespace or with the CRDs, which no user asked for: detach (keep the data as a DetachedSavepoint in --retention-namespace), keep (keep the data, record its path in an event and the log) or dispose.")
 	flag.StringVar(&f.retentionNS, "retention-namespace", "", "Where --bulk-delete-policy=detach keeps the DetachedSavepoints of savepoints deleted in bulk (default: --namespace).")
 	flag.StringVar(&f.jarCacheDir, "jar-cache-dir", filepath.Join(os.TempDir(), "savepoint-manager-jars"), "Folder the jobs' http(s) jars are downloaded to before they are uploaded to a compute pool; it must be writable (in a pod with a read-only root filesystem, a volume). Made at the first download; until then it need not exist.")
+	flag.StringVar(&f.jarDir, "jar-dir", "", "The one folder file:// jar URIs are read from (with its subfolders; a link out of it is refused); empty refuses file:// jars. A jar URI is what a namespace user writes, read with the manager's own file system: never name a folder holding anything but jars.")
+	flag.Int64Var(&f.maxJarBytes, "max-jar-bytes", 512<<20, "The largest jar the manager reads or downloads.")
+	flag.Var(&f.allowEndpoints, "allow-endpoint", "An endpoint the manager may call for a namespace (repeat it, or separate with commas): a host (flink.example.com), a host glob (*.svc; * is one or more labels), an IP or CIDR (10.0.0.0/8), each optionally with :port; {namespace} is replaced by the namespace of the object whose URL it is. It governs pools' REST and SQL Gateway URLs, the rest-url template and annotation, and http(s) jar downloads. Default: *.{namespace}.svc,*.{namespace}.svc.cluster.local. Link-local and cloud metadata addresses are always refused.")
+	flag.BoolVar(&f.allowLoopback, "allow-loopback-endpoints", false, "Allow loopback endpoints (127.0.0.0/8, ::1, localhost), where the manager's own ports are: only for a local playground.")
+	flag.BoolVar(&f.allowAnnotation, "allow-rest-url-annotation", false, "Honour the cmf.confluent.io/rest-url annotation on FlinkApplications and Statements (still within --allow-endpoint); without it, a parent that has one is told to remove it.")
+	flag.Var(&f.disposable, "disposable-prefix", "A location (repeat it, or separate with commas) under which the data of a savepoint adopted from a FlinkStateSnapshot or a FlinkDeployment's status may be disposed, besides each cluster's own savepoint directory, e.g. s3://flink-savepoints/.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
 	flag.StringVar(&f.webhookClientCA, "webhook-client-ca-file", "", "PEM file of the CA that signs the client certificate the API server presents to the webhook (its --admission-control-config-file); when set, the webhook completes TLS only with a client holding such a certificate. Read at start.")
 	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
@@ -118,14 +133,27 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
+	entries := f.allowEndpoints.values
+	if len(entries) == 0 {
+		entries = egress.DefaultEntries()
+	}
+	endpoints, err := egress.Parse(entries, egress.Options{AllowLoopback: f.allowLoopback})
+	if err != nil {
+		return fmt.Errorf("--allow-endpoint: %w", err)
+	}
 	cfg := manager.Config{
 		Namespace:      f.namespace,
 		ServiceAccount: f.serviceAccount,
 		Controllers: controller.Options{
-			RestURLTemplate:    f.restURLTemplate,
-			JarCacheDir:        f.jarCacheDir,
-			BulkDeletePolicy:   controller.BulkDeletePolicy(f.bulkDeletePolicy),
-			RetentionNamespace: cmp.Or(f.retentionNS, f.namespace),
+			RestURLTemplate:        f.restURLTemplate,
+			JarCacheDir:            f.jarCacheDir,
+			JarDir:                 f.jarDir,
+			MaxJarBytes:            f.maxJarBytes,
+			Endpoints:              endpoints,
+			AllowRestURLAnnotation: f.allowAnnotation,
+			DisposablePrefixes:     f.disposable.values,
+			BulkDeletePolicy:       retention.BulkDeletePolicy(f.bulkDeletePolicy),
+			RetentionNamespace:     cmp.Or(f.retentionNS, f.namespace),
 		},
 	}
 	if f.certRotation {
@@ -151,4 +179,14 @@ func splitList(value string) []string {
 		}
 	}
 	return items
+}
+
+// listFlag is a flag that may be repeated, each value a comma-separated list.
+type listFlag struct{ values []string }
+
+func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+
+func (l *listFlag) Set(v string) error {
+	l.values = append(l.values, splitList(v)...)
+	return nil
 }

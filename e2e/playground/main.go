@@ -182,7 +182,7 @@ func run(dir, managerBinary string) error {
 	}, managerKubeconfig); err != nil {
 		return err
 	}
-	args := managerArgs(dir, managerKubeconfig, env.WebhookInstallOptions.LocalServingPort)
+	args := managerArgs(dir, managerKubeconfig, filepath.Dir(cluster.JarPath), env.WebhookInstallOptions.LocalServingPort)
 	step("starting the manager: %s %s", managerBinary, strings.Join(args, " "))
 	mgr, err := startManager(managerBinary, args, os.Stderr, "savepoint-manager: ")
 	if err != nil {
@@ -235,7 +235,7 @@ playground ready
 
 // managerArgs are the flags a user passes to run the manager outside a
 // pod against the playground's control plane.
-func managerArgs(dir, kubeconfig string, webhookPort int) []string {
+func managerArgs(dir, kubeconfig, jarDir string, webhookPort int) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfig,
 		"--namespace=" + managerNamespace,
@@ -247,6 +247,11 @@ func managerArgs(dir, kubeconfig string, webhookPort int) []string {
 		"--cert-dir=" + filepath.Join(dir, "webhook-certs"),
 		"--cert-extra-dns-names=localhost",
 		"--jar-cache-dir=" + filepath.Join(dir, "jars"),
+		// Everything runs on this machine: the pool's Flink listens on
+		// loopback and the demo application's jar is a local file.
+		"--allow-loopback-endpoints",
+		"--allow-endpoint=127.0.0.1,localhost",
+		"--jar-dir=" + jarDir,
 		// Off: fixed ports would clash with a second playground (its test
 		// runs one while `make dev` may run another).
 		"--metrics-bind-address=0",

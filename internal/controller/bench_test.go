@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
@@ -37,7 +39,7 @@ func BenchmarkSavepointLifecycle(b *testing.B) {
 		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
 			return err
 		}
-		return controller.Setup(mgr, controller.Options{SkipNameValidation: true})
+		return controller.Setup(mgr, controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true})
 	})
 	ns := "bench"
 	require.NoError(b, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
@@ -109,7 +111,7 @@ func BenchmarkSessionRedeploy(b *testing.B) {
 	ctx := context.Background()
 	env := controlplane.Start(b, controlplane.Options{})
 	cluster := flinkharness.Start(ctx, b, flinkharness.Options{SavepointDir: b.TempDir()})
-	opts := controller.Options{SkipNameValidation: true, SessionPollInterval: time.Second}
+	opts := controller.Options{SkipNameValidation: true, SessionPollInterval: time.Second, Endpoints: egress.LocalOnly(), JarDir: filepath.Dir(cluster.JarPath)}
 	_ = startControllers(b, env, opts)
 	ns := "bench-session"
 	require.NoError(b, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))

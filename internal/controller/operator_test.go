@@ -28,7 +28,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/operator"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/fko"
@@ -47,7 +49,10 @@ var (
 // and against a control plane without them; one real Flink serves both.
 func TestOperatorMode(t *testing.T) {
 	ctx := context.Background()
-	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
+	// The cluster's own savepoint directory: adopted savepoints are disposed
+	// only inside it.
+	clusterDir := t.TempDir()
+	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders", SavepointDir: clusterDir})
 
 	t.Run("with the operator's CRDs", func(t *testing.T) {
 		s := startSuite(t, cluster, controlplane.Options{Webhooks: true, ExtraCRDDirs: []string{fko.CRDDir(t)}})
@@ -57,6 +62,9 @@ func TestOperatorMode(t *testing.T) {
 		t.Run("start from a savepoint by name, uid and path: initialSavepointPath and nonce", s.testStartFromSavepoint)
 		t.Run("adoption: snapshots and legacy status, once, across restarts and deletions", s.testAdoption)
 		t.Run("a real savepoint of an operator-mode application", s.testRealSavepoint)
+		t.Run("an adopted snapshot's data is disposed only inside the cluster's savepoint directory", func(t *testing.T) {
+			s.testAdoptedDisposal(t, clusterDir)
+		})
 	})
 	t.Run("with only the manager's RBAC", func(t *testing.T) { testOperatorRBAC(t) })
 	t.Run("without the operator's CRDs", func(t *testing.T) {
@@ -370,7 +378,8 @@ func (s *suite) testAdoption(t *testing.T) {
 		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, patch)))
 		suspendPath := "s3://flink/savepoints/savepoint-payments-suspend-5"
 		s.createSnapshot(t, ns, "payments-savepoint-upgrade-1732520180000", app.Name, "UPGRADE",
-			map[string]any{"path": suspendPath, "alreadyExists": true, "disposeOnDelete": false}, nil)
+			map[string]any{"path": suspendPath, "alreadyExists": true, "disposeOnDelete": false},
+			map[string]any{"state": "COMPLETED", "path": suspendPath})
 
 		suspend := s.waitSavepointAt(t, ns, suspendPath)
 		assert.Equal(t, cmfv1.OriginSuspend, suspend.Status.Origin)
@@ -394,6 +403,68 @@ func (s *suite) testRealSavepoint(t *testing.T) {
 	sp = s.waitState(t, sp, cmfv1.StateCompleted)
 	assert.Equal(t, s.flink.JobID, sp.Status.JobID, "the job the mirrored status names")
 	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"))
+}
+
+// testAdoptedDisposal: the path of an adopted FlinkStateSnapshot is what
+// the snapshot's writer said. A user who may write snapshots (and the
+// operator marks an "already existing" one COMPLETED with whatever path it
+// names) must not get another team's savepoint disposed by deleting the
+// Savepoint the manager adopted from it.
+func (s *suite) testAdoptedDisposal(t *testing.T, clusterDir string) {
+	ctx := context.Background()
+	ns := s.env.Namespace(t)
+	app := s.operatorApp(t, ns, "orders", map[string]string{cmfv1.RestURLAnnotation: s.flink.RESTURL})
+	s.setDeploymentStatus(t, ns, app.Name, map[string]any{
+		"lifecycleState": "STABLE",
+		"jobStatus":      map[string]any{"jobId": s.flink.JobID, "state": "RUNNING", "jobName": "orders"},
+	})
+	inside := s.takeSavepoint(t, clusterDir)
+	elsewhere := s.takeSavepoint(t, t.TempDir()) // another team's, say
+	for i, path := range []string{inside, elsewhere} {
+		s.createSnapshot(t, ns, fmt.Sprintf("orders-savepoint-upgrade-17325200%d0000", i), app.Name, "UPGRADE",
+			map[string]any{"path": path, "alreadyExists": true, "disposeOnDelete": false},
+			map[string]any{"state": "COMPLETED", "path": path})
+	}
+
+	in := s.waitSavepointAt(t, ns, inside)
+	require.NoError(t, s.c.Delete(ctx, &in))
+	waitGone(t, s.c, &in)
+	assert.NoDirExists(t, flinkharness.LocalPath(inside), "inside the cluster's savepoint directory: disposed")
+
+	out := s.waitSavepointAt(t, ns, elsewhere)
+	require.NoError(t, s.c.Delete(ctx, &out))
+	var got cmfv1.Savepoint
+	require.Eventually(t, func() bool {
+		return s.c.Get(ctx, client.ObjectKeyFromObject(&out), &got) == nil && got.Status.PendingDeletion
+	}, 30*time.Second, 20*time.Millisecond)
+	cond := meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionClusterReachable)
+	require.NotNil(t, cond)
+	assert.Contains(t, cond.Message, "outside the savepoint directory of the cluster")
+	assert.Contains(t, cond.Message, "--disposable-prefix")
+	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(elsewhere), "_metadata"), "outside it: not disposed")
+
+	s.annotate(t, &got, cmfv1.ForceDeleteAnnotation, "true")
+	waitGone(t, s.c, &got)
+	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(elsewhere), "_metadata"), "a forced delete keeps the data")
+}
+
+// takeSavepoint takes a savepoint of the cluster's job into dir straight
+// through Flink, as someone outside the manager would, and returns its path.
+func (s *suite) takeSavepoint(t *testing.T, dir string) string {
+	t.Helper()
+	ctx := context.Background()
+	fc, err := flink.New(s.flink.RESTURL, flink.Options{})
+	require.NoError(t, err)
+	trigger := fmt.Sprintf("%032x", time.Now().UnixNano())
+	_, err = fc.TriggerSavepoint(ctx, s.flink.JobID, flink.SavepointRequest{TriggerID: trigger, TargetDirectory: dir})
+	require.NoError(t, err)
+	var op *flink.Operation
+	require.Eventually(t, func() bool {
+		op, err = fc.SavepointStatus(ctx, s.flink.JobID, trigger)
+		return err == nil && op.State == flink.OperationCompleted
+	}, 30*time.Second, 20*time.Millisecond)
+	require.Nil(t, op.Failure)
+	return op.Location
 }
 
 func (s *suite) testWithoutOperator(t *testing.T) {
@@ -443,7 +514,8 @@ func testOperatorRBAC(t *testing.T) {
 	s.mirrorRound(t, app, "STABLE")
 	path := "s3://flink/savepoints/savepoint-rbac-1"
 	snap := s.createSnapshot(t, ns, "orders-savepoint-upgrade-1732520000000", app.Name, "UPGRADE",
-		map[string]any{"path": path, "alreadyExists": true, "disposeOnDelete": false}, nil)
+		map[string]any{"path": path, "alreadyExists": true, "disposeOnDelete": false},
+		map[string]any{"state": "COMPLETED", "path": path})
 	sp := s.waitSavepointAt(t, ns, path)
 	require.Eventually(t, func() bool { return s.snapshotAnnotation(t, snap) == sp.Name }, 10*time.Second, 20*time.Millisecond)
 }
@@ -550,7 +622,7 @@ func (s *suite) snapshotAnnotation(t *testing.T, snap *unstructured.Unstructured
 	got := &unstructured.Unstructured{}
 	got.SetGroupVersionKind(snapshotGVK)
 	require.NoError(t, s.c.Get(context.Background(), client.ObjectKeyFromObject(snap), got))
-	return got.GetAnnotations()[controller.AdoptedAsAnnotation]
+	return got.GetAnnotations()[operator.AdoptedAsAnnotation]
 }
 
 // waitSavepointAt waits for the COMPLETED Savepoint at path in ns.

@@ -23,6 +23,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
@@ -37,7 +38,7 @@ func TestTwoReplicas(t *testing.T) {
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
 
 	setup := func(ctx context.Context, mgr ctrl.Manager) error {
-		return manager.Setup(ctx, mgr, manager.Config{Namespace: "savepoint-system", Controllers: controller.Options{SkipNameValidation: true}})
+		return manager.Setup(ctx, mgr, manager.Config{Namespace: "savepoint-system", Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true}})
 	}
 	leaderElection := func(o *ctrl.Options) {
 		o.LeaderElection = true

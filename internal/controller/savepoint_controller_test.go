@@ -26,6 +26,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
@@ -43,12 +44,18 @@ type suite struct {
 	t       *testing.T
 }
 
+// testOptions: the test's Flink, its proxies and its jar server listen on
+// loopback, which the manager may call only when told, as the playground
+// does; the tests that point parents with the rest-url annotation need it
+// honoured.
 var testOptions = controller.Options{
-	RetentionNamespace:    "savepoint-system",
-	BackoffBase:           50 * time.Millisecond,
-	BackoffCap:            400 * time.Millisecond,
-	ForgottenTriggerGrace: time.Second,
-	SkipNameValidation:    true,
+	Endpoints:              egress.LocalOnly(),
+	AllowRestURLAnnotation: true,
+	RetentionNamespace:     "savepoint-system",
+	BackoffBase:            50 * time.Millisecond,
+	BackoffCap:             400 * time.Millisecond,
+	ForgottenTriggerGrace:  time.Second,
+	SkipNameValidation:     true,
 }
 
 func TestMain(m *testing.M) {
@@ -248,6 +255,24 @@ func (s *suite) testDelete(t *testing.T) {
 		require.NoError(t, s.c.Delete(ctx, sp))
 		waitGone(t, s.c, sp)
 		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
+	})
+
+	t.Run("the parent re-pointed after it completed: disposed only through the JobManager that took it", func(t *testing.T) {
+		// Another team's JobManager, as far as this parent is concerned: it
+		// reaches the same Flink, so that a disposal sent there would work.
+		other := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+		rns := s.namespace(t, proxy.URL)
+		sp := s.waitState(t, s.create(t, rns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
+		assert.Equal(t, proxy.URL, sp.Status.RestURL, "the endpoint is recorded with the trigger")
+		app := &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: rns, Name: "orders"}}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, cmfv1.RestURLAnnotation, other.URL)
+		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))))
+		before := proxy.Count(http.MethodPost, `/savepoint-disposal$`)
+		require.NoError(t, s.c.Delete(ctx, sp))
+		waitGone(t, s.c, sp)
+		assert.NoDirExists(t, flinkharness.LocalPath(sp.Status.Path))
+		assert.Zero(t, other.Count(http.MethodPost, `/savepoint-disposal$`), "nothing disposed through the endpoint the parent points at now")
+		assert.Greater(t, proxy.Count(http.MethodPost, `/savepoint-disposal$`), before, "disposed through the endpoint it was taken through")
 	})
 
 	t.Run("cluster down: the resource stays until the data is disposed", func(t *testing.T) {

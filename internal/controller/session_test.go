@@ -25,6 +25,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/flinkharness"
 )
@@ -84,12 +85,13 @@ func TestSessionMode(t *testing.T) {
 	t.Run("deleting only the pool leaves the job running and says so", s.testDeletePool)
 	t.Run("deleting a namespace keeps every savepoint, findable and restorable, and leaves no job running", s.testNamespaceDeletion)
 	t.Run("a new endpoint stops the job at the old one before deploying at the new one", s.testEndpointChange)
-	t.Run("a job already running under the parent's name is taken over, not started twice", s.testTakeOver)
+	t.Run("a running job is taken over by the ID the parent names, never by its name", s.testTakeOver)
 }
 
 func (s *sessionSuite) startController() {
 	opts := sessionOptions
 	opts.JarCacheDir = filepath.Join(s.jarCacheBlocker, "jars")
+	opts.JarDir = filepath.Dir(s.flink.JarPath)
 	s.stopCtl = startControllers(s.t, s.env, opts)
 }
 
@@ -179,6 +181,8 @@ func (s *sessionSuite) testNonce(t *testing.T) {
 func (s *sessionSuite) testBadClass(t *testing.T) {
 	ns := s.namespace(t)
 	runs := func() int { return s.proxy.Count("POST", `^/jars/[^/]+/run$`) }
+	uploads := func() int { return s.proxy.Count("POST", `^/jars/upload$`) }
+	missingJar := filepath.Join(filepath.Dir(s.flink.JarPath), "missing.jar")
 	tests := []struct {
 		name   string
 		change func(*cmfv1.FlinkApplication)
@@ -189,12 +193,15 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 	}{
 		{"missing-class", func(app *cmfv1.FlinkApplication) { app.Spec.Job.EntryClass = "com.example.Missing" },
 			fmt.Sprintf(`{"spec":{"job":{"entryClass":%q}}}`, flinkharness.StatefulJobEntryClass), "com.example.Missing", 1},
-		{"missing-jar", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file:///nowhere/job.jar" },
-			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: stat /nowhere/job.jar: no such file or directory", 0},
+		{"missing-jar", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file://" + missingJar },
+			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: read the jar: lstat " + missingJar + ": no such file or directory", 0},
+		// The manager's own files are not jars: nothing of them is read.
+		{"outside-the-jar-folder", func(app *cmfv1.FlinkApplication) { app.Spec.Job.JarURI = "file:///etc/passwd" },
+			fmt.Sprintf(`{"spec":{"job":{"jarURI":%q}}}`, "file://"+s.flink.JarPath), "spec.job.jarURI: file:///etc/passwd: outside " + filepath.Dir(s.flink.JarPath) + ", the one folder the manager reads jars from (--jar-dir)", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := runs()
+			before, beforeUploads := runs(), uploads()
 			app := s.application(t, ns, tt.name, tt.change)
 			failed := s.waitApp(t, app, "deploy failed", func(a *cmfv1.FlinkApplication) bool {
 				c := meta.FindStatusCondition(a.Status.Conditions, cmfv1.ConditionReady)
@@ -207,6 +214,7 @@ func (s *sessionSuite) testBadClass(t *testing.T) {
 			requireEvent(t, s.c, app, "DeployFailed")
 			if tt.runs == 0 {
 				assert.Equal(t, 0, runs()-before, "nothing to run without a jar")
+				assert.Equal(t, beforeUploads, uploads(), "nothing uploaded")
 			}
 			refused := runs()
 			time.Sleep(10 * sessionOptions.SessionPollInterval)
@@ -533,7 +541,7 @@ func (s *sessionSuite) testNamespaceDeletion(t *testing.T) {
 	assert.Equal(t, before, dirNames(t, dir), "nothing was disposed")
 	assert.Equal(t, "FINISHED", s.flinkState(t, job), "its job was stopped with a savepoint, not left running")
 	var retained cmfv1.DetachedSavepointList
-	require.NoError(t, s.c.List(ctx, &retained, client.InNamespace("savepoint-system"), client.MatchingLabels{controller.RetainedFromNamespaceLabel: ns}))
+	require.NoError(t, s.c.List(ctx, &retained, client.InNamespace("savepoint-system"), client.MatchingLabels{retention.RetainedFromNamespaceLabel: ns}))
 	var paths []string
 	var stop *cmfv1.DetachedSavepoint
 	for i, dsp := range retained.Items {
@@ -592,14 +600,38 @@ func (s *sessionSuite) testTakeOver(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.flink.WaitUntilJobRunning(ctx, legacy))
 
-	app := s.application(t, ns, "legacy", nil)
+	t.Run("by its name: not taken over, whoever runs it", func(t *testing.T) {
+		app := s.application(t, ns, "legacy", nil)
+		own := s.waitApp(t, app, "running", running)
+		assert.NotEqual(t, legacy, own.Status.JobStatus.JobID, "a job of its own")
+		assert.Equal(t, 2, s.liveJobsNamed(t, "legacy"), "the job of that name was left alone")
+		require.NoError(t, s.c.Delete(ctx, app))
+		waitGone(t, s.c, app)
+		state, err := s.fc.JobState(ctx, legacy)
+		require.NoError(t, err)
+		assert.Equal(t, "RUNNING", state, "deleting the parent cancelled only its own job")
+	})
+
+	t.Run("a job ID that does not run there: a new job, and a Warning says why", func(t *testing.T) {
+		app := s.application(t, ns, "named-wrong", func(a *cmfv1.FlinkApplication) {
+			a.Annotations = map[string]string{cmfv1.TakeOverJobAnnotation: "0123456789abcdef0123456789abcdef"}
+		})
+		s.waitApp(t, app, "running", running)
+		requireEvent(t, s.c, app, "TakeOverRefused")
+		require.NoError(t, s.c.Delete(ctx, app))
+		waitGone(t, s.c, app)
+	})
+
+	app := s.application(t, ns, "adopter", func(a *cmfv1.FlinkApplication) {
+		a.Annotations = map[string]string{cmfv1.TakeOverJobAnnotation: legacy}
+	})
 	taken := s.waitApp(t, app, "running", running)
-	assert.Equal(t, legacy, taken.Status.JobStatus.JobID, "the running job is the application's")
+	assert.Equal(t, legacy, taken.Status.JobStatus.JobID, "the job it names by ID is the application's")
 	assert.Equal(t, 1, s.liveJobsNamed(t, "legacy"), "no second job")
 	requireEvent(t, s.c, app, "JobTakenOver")
 
 	s.suspend(t, app)
-	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "legacy", cmfv1.OriginSuspend)
+	sp := s.onlyOrigin(t, ns, cmfv1.ParentApplication, "adopter", cmfv1.OriginSuspend)
 	assert.Equal(t, legacy, sp.Status.JobID)
 	s.patchApp(t, app, `{"spec":{"job":{"state":"running"}}}`)
 	resumed := s.waitApp(t, app, "resumed", func(a *cmfv1.FlinkApplication) bool { return running(a) && a.Status.JobStatus.JobID != legacy })

@@ -24,6 +24,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/manager"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/version"
@@ -128,7 +129,7 @@ func runManager(t *testing.T, env *controlplane.Env, tlsOpts []func(*tls.Config)
 		Namespace:      namespace,
 		ServiceAccount: "savepoint-manager",
 		// A second run in one process (go test -count) sets them up again.
-		Controllers: controller.Options{SkipNameValidation: true},
+		Controllers: controller.Options{SkipNameValidation: true, Endpoints: egress.LocalOnly(), AllowRestURLAnnotation: true},
 		CertRotation: &webhook.CertOptions{
 			SecretName: "savepoint-manager-webhook-cert", ServiceName: "savepoint-manager-webhook", CertDir: certDir,
 			ExtraDNSNames:  []string{"localhost"},

@@ -13,7 +13,7 @@ import (
 // caller records the returned ID and polls it with PollDisposal. Pending:
 // it went out. Failed or Unreachable: ask again later.
 func (p Protocol) Dispose(ctx context.Context, jm JobManager, path string) (string, Outcome) {
-	p = p.orDefaults()
+	p = p.WithDefaults()
 	id, err := jm.DisposeSavepoint(ctx, path)
 	switch {
 	case err == nil:
@@ -29,7 +29,7 @@ func (p Protocol) Dispose(ctx context.Context, jm JobManager, path string) (stri
 // disposal, or an earlier one, deleted it). Failed: the disposal failed, or
 // Flink forgot it; disposing again is safe. Unreachable: poll id again.
 func (p Protocol) PollDisposal(ctx context.Context, jm JobManager, id string) Outcome {
-	p = p.orDefaults()
+	p = p.WithDefaults()
 	status, err := jm.DisposalStatus(ctx, id)
 	switch {
 	case errors.Is(err, flink.ErrTriggerNotFound):

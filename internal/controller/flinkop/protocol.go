@@ -55,7 +55,10 @@ func (b Backoff) orDefaults() Backoff {
 	return b
 }
 
-func (p Protocol) orDefaults() Protocol {
+// WithDefaults is p with its zero timings set to the defaults: a Backoff of
+// 1s doubling to 5 minutes, polls every 50ms to 2s, a forgotten-trigger grace
+// of 10s, and time.Now.
+func (p Protocol) WithDefaults() Protocol {
 	p.Backoff = p.Backoff.orDefaults()
 	if p.PollMin == 0 {
 		p.PollMin = 50 * time.Millisecond
@@ -77,14 +80,14 @@ func (p Protocol) orDefaults() Protocol {
 // operation and every caller. Nothing was attempted, so nothing is counted
 // and the wait does not grow.
 func (p Protocol) UnreachableWait() time.Duration {
-	return p.orDefaults().Backoff.Wait(1)
+	return p.WithDefaults().Backoff.Wait(1)
 }
 
 // PollInterval is the wait before the next status poll of a trigger
 // recorded at recorded: it grows with the trigger's age (small savepoints
 // take tens of milliseconds, big ones minutes), between PollMin and PollMax.
 func (p Protocol) PollInterval(recorded time.Time) time.Duration {
-	p = p.orDefaults()
+	p = p.WithDefaults()
 	if recorded.IsZero() {
 		return p.PollMin
 	}
@@ -96,7 +99,7 @@ func (p Protocol) PollInterval(recorded time.Time) time.Duration {
 // again instead: Flink would take a second savepoint once it forgot the
 // first). Failed or JobGone: Flink refused it.
 func (p Protocol) Send(ctx context.Context, jm JobManager, op Operation) Outcome {
-	p = p.orDefaults()
+	p = p.WithDefaults()
 	var err error
 	call := callTrigger
 	switch op.Request {
@@ -123,7 +126,7 @@ func (p Protocol) Send(ctx context.Context, jm JobManager, op Operation) Outcome
 // is looked for there too (see inProgress). The error is not Flink's: held
 // failed.
 func (p Protocol) Poll(ctx context.Context, jm JobManager, op Operation, held Held) (Outcome, error) {
-	p = p.orDefaults()
+	p = p.WithDefaults()
 	status, err := jm.SavepointStatus(ctx, op.JobID, op.TriggerID)
 	switch {
 	case errors.Is(err, flink.ErrTriggerNotFound), errors.Is(err, flink.ErrJobNotFound):

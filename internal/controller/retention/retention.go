@@ -1,4 +1,7 @@
-package controller
+// Package retention keeps the data of COMPLETED attached savepoints that go
+// in bulk, with their namespace or with the Savepoint CRD: no user asked for
+// that data to go, so by default it is kept as a DetachedSavepoint.
+package retention
 
 import (
 	"context"
@@ -18,6 +21,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
 )
 
 // BulkDeletePolicy says what happens to the data of a COMPLETED attached
@@ -44,9 +48,9 @@ const (
 // savepoint deleted in bulk.
 const (
 	// RetainedFromNamespaceLabel is the namespace the savepoint was in.
-	RetainedFromNamespaceLabel = "cmf.confluent.io/retained-from-namespace"
+	RetainedFromNamespaceLabel = "cmf.confluent.io/Retained-from-namespace"
 	// RetainedFromAnnotation is "<namespace>/<Kind>/<parent>/<savepoint>".
-	RetainedFromAnnotation = "cmf.confluent.io/retained-from"
+	RetainedFromAnnotation = "cmf.confluent.io/Retained-from"
 )
 
 // savepointCRD is the CustomResourceDefinition of Savepoints: while it is
@@ -58,8 +62,8 @@ const savepointCRD = "savepoints.cmf.confluent.io"
 // no DetachedSavepoint can keep the data then.
 const crdGoing = "the Savepoint CRD"
 
-// retained is a savepoint's data to keep when it goes in bulk.
-type retained struct {
+// Retained is a savepoint's data to keep when it goes in bulk.
+type Retained struct {
 	Namespace string
 	Kind      cmfv1.ParentKind
 	Parent    string
@@ -71,25 +75,28 @@ type retained struct {
 	Origin cmfv1.SavepointOrigin
 }
 
-// retainer keeps the data of savepoints deleted in bulk, by policy.
-type retainer struct {
-	client client.Client
-	// live reads the namespace and the CRD past the cache: a deletion is
+// Retainer keeps the data of savepoints deleted in bulk, by policy.
+type Retainer struct {
+	// Client creates the DetachedSavepoints.
+	Client client.Client
+	// Live reads the namespace and the CRD past the cache: a deletion is
 	// decided on what the API server says now.
-	live      client.Reader
-	events    recorder.EventRecorder
-	policy    BulkDeletePolicy
-	namespace string
+	Live   client.Reader
+	Events recorder.EventRecorder
+	// Policy says what becomes of the data.
+	Policy BulkDeletePolicy
+	// Namespace is the retention namespace that BulkDetach records in.
+	Namespace string
 }
 
-// bulkDeletion says why an object of namespace deleted at deleted goes in
+// BulkDeletion says why an object of namespace deleted at deleted goes in
 // bulk: its namespace, or the Savepoint CRD, was being deleted by then.
 // Empty: it was deleted on its own (an explicit delete that came first
 // stays explicit, whatever is deleted after it).
-func (r *retainer) bulkDeletion(ctx context.Context, namespace string, deleted *metav1.Time) (string, error) {
+func (r *Retainer) BulkDeletion(ctx context.Context, namespace string, deleted *metav1.Time) (string, error) {
 	before := func(t *metav1.Time) bool { return deleted == nil || !deleted.Before(t) }
 	ns := &corev1.Namespace{}
-	switch err := r.live.Get(ctx, client.ObjectKey{Name: namespace}, ns); {
+	switch err := r.Live.Get(ctx, client.ObjectKey{Name: namespace}, ns); {
 	case apierrors.IsNotFound(err):
 		return "namespace " + namespace + " is gone", nil
 	case err != nil:
@@ -99,7 +106,7 @@ func (r *retainer) bulkDeletion(ctx context.Context, namespace string, deleted *
 	}
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	switch err := r.live.Get(ctx, client.ObjectKey{Name: savepointCRD}, crd); {
+	switch err := r.Live.Get(ctx, client.ObjectKey{Name: savepointCRD}, crd); {
 	case apierrors.IsNotFound(err):
 		return crdGoing + " is gone", nil
 	case err != nil:
@@ -110,26 +117,26 @@ func (r *retainer) bulkDeletion(ctx context.Context, namespace string, deleted *
 	return "", nil
 }
 
-// keep records the data of a savepoint deleted in bulk (why) by the
+// Keep records the data of a savepoint deleted in bulk (why) by the
 // policy, other than dispose, and says where it is on about (an event's
 // object). It is safe to repeat: the DetachedSavepoint's name is derived
 // from what it keeps.
-func (r *retainer) keep(ctx context.Context, about runtime.Object, s retained, why string) error {
-	if r.policy == BulkDetach && r.namespace != "" && !strings.HasPrefix(why, crdGoing) {
+func (r *Retainer) Keep(ctx context.Context, about runtime.Object, s Retained, why string) error {
+	if r.Policy == BulkDetach && r.Namespace != "" && !strings.HasPrefix(why, crdGoing) {
 		name, err := r.detach(ctx, s)
 		if err == nil {
-			r.events.Eventf(about, nil, corev1.EventTypeNormal, "Retained", "Delete",
-				"%s: savepoint data at %s kept as DetachedSavepoint %s/%s (start from it with kubectl savepoint start --savepoint %s)", why, s.Path, r.namespace, name, name)
+			r.Events.Eventf(about, nil, corev1.EventTypeNormal, "Retained", "Delete",
+				"%s: savepoint data at %s kept as DetachedSavepoint %s/%s (start from it with kubectl savepoint start --savepoint %s)", why, s.Path, r.Namespace, name, name)
 			return nil
 		}
 		if !cannotDetach(err) {
 			return err
 		}
-		why += "; no DetachedSavepoint can be made (" + oneLine(err) + ")"
+		why += "; no DetachedSavepoint can be made (" + flinkop.Message(err) + ")"
 	}
 	logf.FromContext(ctx).Info("savepoint deleted in bulk: data kept, nothing refers to it any more",
 		"reason", why, "path", s.Path, "namespace", s.Namespace, "savepoint", s.Name, "parent", string(s.Kind)+"/"+s.Parent)
-	r.events.Eventf(about, nil, corev1.EventTypeWarning, "Kept", "Delete",
+	r.Events.Eventf(about, nil, corev1.EventTypeWarning, "Kept", "Delete",
 		"%s: savepoint data at %s kept; no resource refers to it any more: import it to use it again (kubectl savepoint import NAME --path %s)", why, s.Path, s.Path)
 	return nil
 }
@@ -147,33 +154,33 @@ func meta404(err error) bool {
 // detach creates the DetachedSavepoint that keeps s, and returns its name.
 // The name is <namespace>.<savepoint> when that is free or holds the same
 // path; else the same with a suffix derived from the savepoint's UID.
-func (r *retainer) detach(ctx context.Context, s retained) (string, error) {
+func (r *Retainer) detach(ctx context.Context, s Retained) (string, error) {
 	ns := &corev1.Namespace{}
-	if err := r.live.Get(ctx, client.ObjectKey{Name: r.namespace}, ns); err != nil {
+	if err := r.Live.Get(ctx, client.ObjectKey{Name: r.Namespace}, ns); err != nil {
 		return "", err
 	}
 	if !ns.DeletionTimestamp.IsZero() {
-		return "", apierrors.NewForbidden(corev1.Resource("namespaces"), r.namespace, fmt.Errorf("the retention namespace %s is being deleted", r.namespace))
+		return "", apierrors.NewForbidden(corev1.Resource("namespaces"), r.Namespace, fmt.Errorf("the retention namespace %s is being deleted", r.Namespace))
 	}
 	var lastErr error
 	for _, name := range retainedNames(s) {
 		dsp := &cmfv1.DetachedSavepoint{
 			ObjectMeta: metav1.ObjectMeta{
-				Namespace:   r.namespace,
+				Namespace:   r.Namespace,
 				Name:        name,
 				Labels:      map[string]string{RetainedFromNamespaceLabel: s.Namespace},
 				Annotations: map[string]string{RetainedFromAnnotation: fmt.Sprintf("%s/%s/%s/%s", s.Namespace, s.Kind, s.Parent, s.Name)},
 			},
 			Spec: cmfv1.DetachedSavepointSpec{Path: s.Path},
 		}
-		err := r.client.Create(ctx, dsp)
+		err := r.Client.Create(ctx, dsp)
 		if err == nil {
 			return name, r.setOrigin(ctx, dsp, s.Origin)
 		}
 		lastErr = err
 		if apierrors.IsAlreadyExists(err) || isNameTaken(err) {
 			existing := &cmfv1.DetachedSavepoint{}
-			if gerr := r.live.Get(ctx, client.ObjectKey{Namespace: r.namespace, Name: name}, existing); gerr == nil && flink.NormalizePath(existing.Spec.Path) == flink.NormalizePath(s.Path) {
+			if gerr := r.Live.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: name}, existing); gerr == nil && flink.NormalizePath(existing.Spec.Path) == flink.NormalizePath(s.Path) {
 				return name, nil // made before a crash or by another replica
 			}
 			continue
@@ -189,18 +196,18 @@ func isNameTaken(err error) bool {
 	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "unique across all namespaces")
 }
 
-func (r *retainer) setOrigin(ctx context.Context, dsp *cmfv1.DetachedSavepoint, origin cmfv1.SavepointOrigin) error {
+func (r *Retainer) setOrigin(ctx context.Context, dsp *cmfv1.DetachedSavepoint, origin cmfv1.SavepointOrigin) error {
 	if origin == "" {
 		return nil
 	}
 	dsp.Status.State = cmfv1.StateCompleted
 	dsp.Status.Origin = origin
-	return r.client.Status().Update(ctx, dsp)
+	return r.Client.Status().Update(ctx, dsp)
 }
 
-// retainedNames are the names a retained savepoint's DetachedSavepoint may
+// retainedNames are the names a Retained savepoint's DetachedSavepoint may
 // take, in order: readable first, then made unique.
-func retainedNames(s retained) []string {
+func retainedNames(s Retained) []string {
 	const maxName = 253
 	base := s.Namespace + "." + s.Name
 	sum := sha256.Sum256([]byte(s.Namespace + "/" + s.Name + "/" + s.UID + "/" + flink.NormalizePath(s.Path)))

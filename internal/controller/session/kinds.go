@@ -1,4 +1,4 @@
-package controller
+package session
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type sessionKind interface {
 	// read sees a parent of the kind; false when it does not run on a pool.
 	read(obj cmfv1.Parent) (*sessionParent, bool)
 	// deploy submits the job under jobID, restored from path from when set.
-	deploy(ctx context.Context, r *sessionReconciler, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error
+	deploy(ctx context.Context, r *reconciler, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error
 	// setPhase spells a generic phase the kind's way into its status.
 	setPhase(obj cmfv1.Parent, generic string)
 	setError(obj cmfv1.Parent, msg string)
@@ -69,7 +69,7 @@ func (applicationJobs) read(obj cmfv1.Parent) (*sessionParent, bool) {
 	}, true
 }
 
-func (applicationJobs) deploy(ctx context.Context, r *sessionReconciler, p *sessionParent, _ *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error {
+func (applicationJobs) deploy(ctx context.Context, r *reconciler, p *sessionParent, _ *cmfv1.ComputePool, fc *flink.Client, jobID, from string) error {
 	job := p.obj.(*cmfv1.FlinkApplication).Spec.Job
 	if job == nil {
 		job = &cmfv1.JobSpec{}
@@ -91,11 +91,11 @@ func (applicationJobs) setObservedGeneration(obj cmfv1.Parent) {
 
 // runJar uploads the application's jar, unless the pool has the same
 // content already, and runs it.
-func (r *sessionReconciler) runJar(ctx context.Context, p *sessionParent, job *cmfv1.JobSpec, fc *flink.Client, jobID, from string) error {
+func (r *reconciler) runJar(ctx context.Context, p *sessionParent, job *cmfv1.JobSpec, fc *flink.Client, jobID, from string) error {
 	if job.JarURI == "" {
 		return errors.New("spec.job.jarURI is empty: set the job's jar (file:// on the manager, or http(s)://)")
 	}
-	file, sum, err := r.jars.fetch(ctx, job.JarURI)
+	file, sum, err := r.jars.fetch(ctx, p.obj.GetNamespace(), job.JarURI)
 	if err != nil {
 		return fmt.Errorf("spec.job.jarURI: %w", err)
 	}
@@ -131,7 +131,7 @@ func (r *sessionReconciler) runJar(ctx context.Context, p *sessionParent, job *c
 	return err
 }
 
-func (r *sessionReconciler) jarPresent(ctx context.Context, fc *flink.Client, id string) bool {
+func (r *reconciler) jarPresent(ctx context.Context, fc *flink.Client, id string) bool {
 	ids, err := fc.JarIDs(ctx)
 	if err != nil {
 		return false
@@ -159,7 +159,7 @@ func (statementJobs) read(obj cmfv1.Parent) (*sessionParent, bool) {
 	}, true
 }
 
-func (statementJobs) deploy(ctx context.Context, r *sessionReconciler, p *sessionParent, pool *cmfv1.ComputePool, _ *flink.Client, jobID, from string) error {
+func (statementJobs) deploy(ctx context.Context, r *reconciler, p *sessionParent, pool *cmfv1.ComputePool, _ *flink.Client, jobID, from string) error {
 	return r.runSQL(ctx, p, p.obj.(*cmfv1.Statement), pool, jobID, from)
 }
 
@@ -193,11 +193,11 @@ func statementPhase(generic string) string {
 // runSQL runs the statement through the pool's SQL Gateway: the statements
 // before the last (DDL such as CREATE TEMPORARY TABLE) in one session, the
 // last one as the job, under the chosen job ID.
-func (r *sessionReconciler) runSQL(ctx context.Context, p *sessionParent, stmt *cmfv1.Statement, pool *cmfv1.ComputePool, jobID, from string) error {
+func (r *reconciler) runSQL(ctx context.Context, p *sessionParent, stmt *cmfv1.Statement, pool *cmfv1.ComputePool, jobID, from string) error {
 	if pool.Spec.SQLGatewayURL == "" {
 		return fmt.Errorf("ComputePool %s has no spec.sqlGatewayURL: a Statement runs through its pool's SQL Gateway; set it on the pool", pool.Name)
 	}
-	gw, err := flink.NewSQLGateway(pool.Spec.SQLGatewayURL, r.opts.Flink)
+	gw, err := r.flink.SQLGateway(pool.Namespace, pool.Spec.SQLGatewayURL)
 	if err != nil {
 		return fmt.Errorf("ComputePool %s: spec.sqlGatewayURL: %w", pool.Name, err)
 	}

@@ -1,4 +1,4 @@
-package controller
+package operator
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
 )
 
 // AdoptedAsAnnotation on a FlinkStateSnapshot names the Savepoint it was
@@ -36,7 +37,7 @@ const (
 // deployment into Savepoints, each once: its FlinkStateSnapshots, then what
 // its status reports without them (an operator before 1.10, or with
 // snapshot resources turned off).
-func (r *operatorReconciler) adopt(ctx context.Context, app *cmfv1.FlinkApplication, dep *unstructured.Unstructured) error {
+func (r *reconciler) adopt(ctx context.Context, app *cmfv1.FlinkApplication, dep *unstructured.Unstructured) error {
 	round := &adoptionRound{app: app}
 	if r.snapshots {
 		if err := r.adoptSnapshots(ctx, round); err != nil {
@@ -59,7 +60,7 @@ type adoptionRound struct {
 // spec says which it was. The operator takes that savepoint after the spec
 // asked for the suspend, so the spec is read now rather than as it was when
 // this reconcile began.
-func (r *operatorReconciler) origin(ctx context.Context, round *adoptionRound, triggerType string) (cmfv1.SavepointOrigin, error) {
+func (r *reconciler) origin(ctx context.Context, round *adoptionRound, triggerType string) (cmfv1.SavepointOrigin, error) {
 	switch strings.ToUpper(triggerType) {
 	case "UPGRADE":
 		if round.suspended == nil {
@@ -79,7 +80,7 @@ func (r *operatorReconciler) origin(ctx context.Context, round *adoptionRound, t
 	return cmfv1.OriginManual, nil
 }
 
-func (r *operatorReconciler) adoptSnapshots(ctx context.Context, round *adoptionRound) error {
+func (r *reconciler) adoptSnapshots(ctx context.Context, round *adoptionRound) error {
 	app := round.app
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(snapshotGVK.GroupVersion().WithKind(snapshotGVK.Kind + "List"))
@@ -114,7 +115,7 @@ func (r *operatorReconciler) adoptSnapshots(ctx context.Context, round *adoption
 		if err != nil {
 			return err
 		}
-		name, err := r.adoptOne(ctx, app, adoption{
+		name, err := r.adoptOne(ctx, app, adopt.Adoption{
 			Namespace: app.Namespace,
 			Kind:      cmfv1.ParentApplication,
 			Parent:    app.Name,
@@ -142,7 +143,7 @@ func (r *operatorReconciler) adoptSnapshots(ctx context.Context, round *adoption
 // upgradeSavepointPath (also set beside an UPGRADE FlinkStateSnapshot of
 // the same path, which adopt finds), and savepointInfo's last savepoint
 // and history. The application's status.operator records what was adopted.
-func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRound, dep *unstructured.Unstructured) error {
+func (r *reconciler) adoptLegacy(ctx context.Context, round *adoptionRound, dep *unstructured.Unstructured) error {
 	app := round.app
 	st := app.Status.Operator
 	upgrade, _, _ := unstructured.NestedString(dep.Object, "status", "jobStatus", "upgradeSavepointPath")
@@ -152,7 +153,7 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 		if err != nil {
 			return err
 		}
-		_, err = r.adoptOne(ctx, app, adoption{
+		_, err = r.adoptOne(ctx, app, adopt.Adoption{
 			Namespace: app.Namespace,
 			Kind:      cmfv1.ParentApplication,
 			Parent:    app.Name,
@@ -192,7 +193,7 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 		if err != nil {
 			return err
 		}
-		_, err = r.adoptOne(ctx, app, adoption{
+		_, err = r.adoptOne(ctx, app, adopt.Adoption{
 			Namespace: app.Namespace,
 			Kind:      cmfv1.ParentApplication,
 			Parent:    app.Name,
@@ -211,8 +212,8 @@ func (r *operatorReconciler) adoptLegacy(ctx context.Context, round *adoptionRou
 }
 
 // adoptOne adopts a and says so on the application when it is new.
-func (r *operatorReconciler) adoptOne(ctx context.Context, app *cmfv1.FlinkApplication, a adoption) (string, error) {
-	name, created, err := adopt(ctx, r.client, a)
+func (r *reconciler) adoptOne(ctx context.Context, app *cmfv1.FlinkApplication, a adopt.Adoption) (string, error) {
+	name, created, err := adopt.Savepoint(ctx, r.client, a)
 	if err != nil {
 		return "", err
 	}
@@ -237,21 +238,20 @@ func snapshotDeployment(snap *unstructured.Unstructured) (string, bool) {
 	return name, name != ""
 }
 
-// snapshotPath is where a savepoint snapshot's data is, once it is there:
-// an UPGRADE snapshot records a savepoint the operator already took (its
-// exact path in spec, COMPLETED from the start), any other one has it in
-// status once COMPLETED. A checkpoint snapshot has none.
+// snapshotPath is where a savepoint snapshot's data is, once the operator
+// says it is there: status.path of a COMPLETED snapshot (an UPGRADE
+// snapshot, whose spec names a savepoint the operator already took, is
+// marked so by the operator at once). A checkpoint snapshot has none.
 func snapshotPath(snap *unstructured.Unstructured) (string, cmfv1.FormatType) {
 	sp, found, _ := unstructured.NestedMap(snap.Object, "spec", "savepoint")
 	if !found {
 		return "", ""
 	}
 	format, _ := sp["formatType"].(string)
-	if exists, _ := sp["alreadyExists"].(bool); exists {
-		if path, _ := sp["path"].(string); path != "" {
-			return path, savepointFormat(format)
-		}
-	}
+	// Only what the operator wrote in status: it marks a snapshot that
+	// names a savepoint that "already exists" COMPLETED with that path
+	// itself. A spec is what a user wrote; a path read from it would make
+	// any path a Savepoint whose delete disposes it.
 	state, _, _ := unstructured.NestedString(snap.Object, "status", "state")
 	path, _, _ := unstructured.NestedString(snap.Object, "status", "path")
 	if state != "COMPLETED" {

@@ -1,4 +1,9 @@
-package controller
+// Package operator runs operator-mode FlinkApplications (those without
+// computePoolName): each becomes a Flink Kubernetes Operator FlinkDeployment
+// that the manager renders, whose status it mirrors and whose savepoints
+// (FlinkStateSnapshots, or the legacy savepoint history in its status) it
+// adopts.
+package operator
 
 import (
 	"context"
@@ -28,16 +33,14 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
 
-// Operator mode (SPEC §4.1): a FlinkApplication without computePoolName runs
-// as a Flink Kubernetes Operator FlinkDeployment that the manager renders,
-// whose status it mirrors and whose savepoints it adopts.
+// The operator-mode controller's own permissions:
 //
 // +kubebuilder:rbac:groups=flink.apache.org,resources=flinkdeployments,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=flink.apache.org,resources=flinkstatesnapshots,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=flinkapplications/status,verbs=get;update;patch
 
-// operatorReconciler runs operator-mode FlinkApplications.
-type operatorReconciler struct {
+// reconciler runs operator-mode FlinkApplications.
+type reconciler struct {
 	client client.Client
 	// cache reads the operator's kinds from the informers the watches start
 	// (the client reads unstructured objects from the API server).
@@ -53,8 +56,16 @@ type operatorReconciler struct {
 	deployments, snapshots bool
 }
 
-func setupOperator(mgr ctrl.Manager, opts Options) error {
-	r := &operatorReconciler{
+// Options configure the operator-mode controller.
+type Options struct {
+	// SkipNameValidation lets one process set the controller up more than
+	// once (tests that restart the manager).
+	SkipNameValidation bool
+}
+
+// Setup registers the operator-mode controller with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	r := &reconciler{
 		client: mgr.GetClient(),
 		cache:  mgr.GetCache(),
 		live:   mgr.GetAPIReader(),
@@ -101,7 +112,7 @@ func served(mapper meta.RESTMapper, gk schema.GroupKind, version string) (bool, 
 
 // Reconcile renders one application into its FlinkDeployment, mirrors the
 // deployment's status and adopts its savepoints.
-func (r *operatorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	raw := &unstructured.Unstructured{}
 	raw.SetGroupVersionKind(cmfv1.GroupVersion.WithKind(string(cmfv1.ParentApplication)))
 	// A live read: the cache holds typed applications, which lose the
@@ -124,7 +135,7 @@ func (r *operatorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	return res, client.IgnoreNotFound(err)
 }
 
-func (r *operatorReconciler) reconcile(ctx context.Context, raw *unstructured.Unstructured, app *cmfv1.FlinkApplication) (ctrl.Result, error) {
+func (r *reconciler) reconcile(ctx context.Context, raw *unstructured.Unstructured, app *cmfv1.FlinkApplication) (ctrl.Result, error) {
 	if !r.deployments {
 		msg := fmt.Sprintf("FlinkApplication %s has no spec.computePoolName, so it runs through the Flink Kubernetes Operator, whose CRDs (flinkdeployments.flink.apache.org) are not installed: install the operator (1.10 or later) and restart savepoint-manager, or set spec.computePoolName to run the job on a ComputePool", app.Name)
 		if ok, _ := served(r.mapper, deploymentGVK.GroupKind(), deploymentGVK.Version); ok {
@@ -190,7 +201,7 @@ func (r *operatorReconciler) reconcile(ctx context.Context, raw *unstructured.Un
 // deployment and when savepointRedeployNonce changes: when the reference no
 // longer resolves (its Savepoint was deleted after the job started from it)
 // and neither is the case, the path already rendered stays.
-func (r *operatorReconciler) startPoint(ctx context.Context, app *cmfv1.FlinkApplication, current *unstructured.Unstructured) (*startPoint, error) {
+func (r *reconciler) startPoint(ctx context.Context, app *cmfv1.FlinkApplication, current *unstructured.Unstructured) (*startPoint, error) {
 	job := app.Spec.Job
 	if job == nil || job.StartFromSavepoint == nil {
 		return nil, nil
@@ -211,7 +222,7 @@ func (r *operatorReconciler) startPoint(ctx context.Context, app *cmfv1.FlinkApp
 }
 
 // announce records the deployment's creation and redeploys as events.
-func (r *operatorReconciler) announce(app *cmfv1.FlinkApplication, current, desired *unstructured.Unstructured, start *startPoint) {
+func (r *reconciler) announce(app *cmfv1.FlinkApplication, current, desired *unstructured.Unstructured, start *startPoint) {
 	if current == nil {
 		r.events.Eventf(app, nil, "Normal", "Rendered", "Render", "FlinkDeployment %s created for the Flink Kubernetes Operator", desired.GetName())
 		return
@@ -229,7 +240,7 @@ func (r *operatorReconciler) announce(app *cmfv1.FlinkApplication, current, desi
 
 // mirror copies the operator's view of the job into the application's
 // status: the savepoint controller reaches the job by status.jobStatus.jobId.
-func (r *operatorReconciler) mirror(app *cmfv1.FlinkApplication, dep *unstructured.Unstructured) {
+func (r *reconciler) mirror(app *cmfv1.FlinkApplication, dep *unstructured.Unstructured) {
 	str := func(fields ...string) string {
 		v, _, _ := unstructured.NestedString(dep.Object, append([]string{"status"}, fields...)...)
 		return v
@@ -269,14 +280,14 @@ func (r *operatorReconciler) mirror(app *cmfv1.FlinkApplication, dep *unstructur
 	}
 }
 
-func (r *operatorReconciler) setReady(app *cmfv1.FlinkApplication, status metav1.ConditionStatus, reason, msg string) {
+func (r *reconciler) setReady(app *cmfv1.FlinkApplication, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
 		Type: cmfv1.ConditionReady, Status: status, Reason: reason, Message: msg, ObservedGeneration: app.Generation,
 	})
 }
 
 // writeStatus patches what changed of the application's status.
-func (r *operatorReconciler) writeStatus(ctx context.Context, before, app *cmfv1.FlinkApplication) error {
+func (r *reconciler) writeStatus(ctx context.Context, before, app *cmfv1.FlinkApplication) error {
 	app.Status.ObservedGeneration = app.Generation
 	if equality.Semantic.DeepEqual(before.Status, app.Status) {
 		return nil

@@ -1,4 +1,4 @@
-package controller
+package operator
 
 import (
 	"testing"
@@ -104,7 +104,8 @@ func TestOperatorSnapshotPath(t *testing.T) {
 		wantPath   string
 		wantFormat cmfv1.FormatType
 	}{
-		{name: "upgrade: exists already, path in spec", spec: map[string]any{"savepoint": map[string]any{"alreadyExists": true, "path": "s3://a/savepoint-1", "formatType": "NATIVE"}}, wantPath: "s3://a/savepoint-1", wantFormat: cmfv1.FormatNative},
+		{name: "upgrade: exists already, completed by the operator", spec: map[string]any{"savepoint": map[string]any{"alreadyExists": true, "path": "s3://a/savepoint-1", "formatType": "NATIVE"}}, status: map[string]any{"state": "COMPLETED", "path": "s3://a/savepoint-1"}, wantPath: "s3://a/savepoint-1", wantFormat: cmfv1.FormatNative},
+		{name: "exists already, in spec only: a user wrote it, the operator has not completed it", spec: map[string]any{"savepoint": map[string]any{"alreadyExists": true, "path": "s3://team-a/savepoint-1"}}},
 		{name: "periodic, in flight", spec: map[string]any{"savepoint": map[string]any{"path": "s3://a"}}, status: map[string]any{"state": "IN_PROGRESS"}},
 		{name: "periodic, completed: path in status", spec: map[string]any{"savepoint": map[string]any{"path": "s3://a", "formatType": "UNKNOWN"}}, status: map[string]any{"state": "COMPLETED", "path": "s3://a/savepoint-2"}, wantPath: "s3://a/savepoint-2"},
 		{name: "failed", spec: map[string]any{"savepoint": map[string]any{"path": "s3://a"}}, status: map[string]any{"state": "FAILED", "error": "boom"}},

@@ -1,4 +1,6 @@
-package controller
+// Package metrics holds the manager's Prometheus metrics, served on its
+// /metrics endpoint.
+package metrics
 
 import (
 	"context"
@@ -7,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
@@ -19,45 +21,48 @@ var (
 		Name: "savepoint_manager_savepoints",
 		Help: "Attached savepoints by state.",
 	}, []string{"state"})
-	triggerToComplete = prometheus.NewHistogram(prometheus.HistogramOpts{
+	TriggerToComplete = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "savepoint_manager_trigger_to_complete_seconds",
 		Help:    "Time from recording a trigger to observing the savepoint COMPLETED.",
 		Buckets: prometheus.ExponentialBuckets(0.025, 2, 14),
 	})
-	disposalFailures = prometheus.NewCounter(prometheus.CounterOpts{
+	DisposalFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "savepoint_manager_disposal_failures_total",
 		Help: "Disposals of savepoint data that failed or could not reach the cluster.",
 	})
-	restErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+	RESTErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "savepoint_manager_flink_rest_errors_total",
 		Help: "Failed JobManager REST calls by operation.",
 	}, []string{"operation"})
 )
 
-// countRESTError counts the JobManager REST call that an outcome of the
+// CountRESTError counts the JobManager REST call that an outcome of the
 // savepoint-operation protocol says failed.
-func countRESTError(o flinkop.Outcome) {
+func CountRESTError(o flinkop.Outcome) {
 	if o.Call != "" {
-		restErrors.WithLabelValues(o.Call).Inc()
+		RESTErrors.WithLabelValues(o.Call).Inc()
 	}
 }
 
 func init() {
-	metrics.Registry.MustRegister(savepointsByState, triggerToComplete, disposalFailures, restErrors)
+	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors)
 }
 
-// stateGauge refreshes savepointsByState from the cache.
-type stateGauge struct {
-	client   client.Reader
-	interval time.Duration
+// StateGauge refreshes savepointsByState from the cache.
+type StateGauge struct {
+	// Client lists the Savepoints (the cache).
+	Client client.Reader
+	// Interval is the time between two counts.
+	Interval time.Duration
 }
 
-func (g *stateGauge) Start(ctx context.Context) error {
-	ticker := time.NewTicker(g.interval)
+// Start counts until ctx ends.
+func (g *StateGauge) Start(ctx context.Context) error {
+	ticker := time.NewTicker(g.Interval)
 	defer ticker.Stop()
 	for {
 		var list cmfv1.SavepointList
-		if err := g.client.List(ctx, &list); err != nil {
+		if err := g.Client.List(ctx, &list); err != nil {
 			logf.FromContext(ctx).Error(err, "count savepoints by state")
 		} else {
 			counts := map[cmfv1.SavepointState]float64{
@@ -80,4 +85,4 @@ func (g *stateGauge) Start(ctx context.Context) error {
 }
 
 // NeedLeaderElection: only the leader reports, so that replicas agree.
-func (g *stateGauge) NeedLeaderElection() bool { return true }
+func (g *StateGauge) NeedLeaderElection() bool { return true }

@@ -1,4 +1,4 @@
-package controller
+package adopt
 
 import (
 	"context"
@@ -8,11 +8,11 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 )
 
-// heldPaths returns the paths that the parent's Savepoints hold (completed,
+// HeldPaths returns the paths that the parent's Savepoints hold (completed,
 // or adopted), but for those that are the trigger's own. It reads live
 // (a Savepoint that took a path a moment ago must count), by the CRD's
 // selectable fields.
-func heldPaths(ctx context.Context, live client.Reader, namespace string, kind cmfv1.ParentKind, parent string, own func(*cmfv1.Savepoint) bool) ([]string, error) {
+func HeldPaths(ctx context.Context, live client.Reader, namespace string, kind cmfv1.ParentKind, parent string, own func(*cmfv1.Savepoint) bool) ([]string, error) {
 	var list cmfv1.SavepointList
 	if err := live.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{kind.SavepointField(): parent}); err != nil {
 		return nil, err

@@ -1,4 +1,9 @@
-package controller
+// Package session runs the jobs of FlinkApplications that name a
+// ComputePool, and of every Statement, on the pool's Flink session cluster:
+// deploy (a jar, or SQL through the pool's SQL Gateway), suspend and upgrade
+// with a stop-with-savepoint, redeploy from a savepoint, cancel on delete.
+// A reconcile is observe → decide (decide.go, pure) → act.
+package session
 
 import (
 	"cmp"
@@ -28,7 +33,12 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 )
@@ -113,25 +123,47 @@ func (p *sessionParent) nonceChanged() bool {
 	return p.session().DeployedNonce == nil || *p.session().DeployedNonce != *p.nonce
 }
 
-// sessionReconciler runs the jobs of parents that name a ComputePool, the
+// reconciler runs the jobs of parents that name a ComputePool, the
 // way the Flink Kubernetes Operator runs a FlinkSessionJob.
-type sessionReconciler struct {
+type reconciler struct {
 	client client.Client
 	// live reads past the cache.
 	live   client.Reader
 	events recorder.EventRecorder
-	flink  *flinkClients
+	flink  *endpoint.Clients
 	lookup rules.Lookup
 	jars   *jarCache
-	retain *retainer
+	retain *retention.Retainer
 	opts   Options
 	// kind is the kind this reconciler runs.
 	kind cmfv1.ParentKind
 	jobs sessionKind
 }
 
-func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *retainer) error {
-	jars := newJarCache(opts.JarCacheDir)
+// Options configure the session controllers.
+type Options struct {
+	// Protocol takes stop-with-savepoints and asks Flink about them.
+	Protocol flinkop.Protocol
+	// PollInterval is how often a running job is looked at (its state,
+	// savepoints taken outside).
+	PollInterval time.Duration
+	// AllowRestURLAnnotation honours a parent's rest-url annotation over
+	// its pool's restURL.
+	AllowRestURLAnnotation bool
+	// Jars say which jar URIs the manager reads and how much of them.
+	Jars JarOptions
+	// Now returns the time.
+	Now func() time.Time
+	// SkipNameValidation lets one process set the controllers up more than
+	// once (tests that restart the manager).
+	SkipNameValidation bool
+}
+
+// Setup registers one session controller per parent kind with mgr; they
+// reach the JobManagers through flinks and keep bulk-deleted savepoints'
+// data through retain.
+func Setup(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, retain *retention.Retainer) error {
+	jars := newJarCache(opts.Jars, flinks)
 	kinds := []struct {
 		name  string
 		kind  cmfv1.ParentKind
@@ -142,7 +174,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *
 		{"session-statement", cmfv1.ParentStatement, statementJobs{}, parentsOfPool(&cmfv1.StatementList{})},
 	}
 	for _, k := range kinds {
-		r := &sessionReconciler{
+		r := &reconciler{
 			client: mgr.GetClient(), live: mgr.GetAPIReader(), events: mgr.GetEventRecorder("savepoint-manager"), flink: flinks,
 			lookup: index.CacheLookup{Cache: mgr.GetClient()}, jars: jars, opts: opts, kind: k.kind, jobs: k.jobs, retain: retain,
 		}
@@ -168,7 +200,7 @@ func setupSession(mgr ctrl.Manager, opts Options, flinks *flinkClients, retain *
 			return err
 		}
 	}
-	return setupComputePools(mgr, opts, flinks)
+	return nil
 }
 
 // parentsOfPool lists the parents of one kind that name a pool.
@@ -189,7 +221,7 @@ func parentsOfPool(list client.ObjectList) func(context.Context, client.Reader, 
 }
 
 // Reconcile moves one parent's job one step towards its spec.
-func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.kind.NewParent()
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -211,7 +243,7 @@ func (r *sessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // reconcile observes the parent, decides its next step and takes it.
-func (r *sessionReconciler) reconcile(ctx context.Context, p *sessionParent) (ctrl.Result, error) {
+func (r *reconciler) reconcile(ctx context.Context, p *sessionParent) (ctrl.Result, error) {
 	o, err := r.observe(ctx, p)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -243,7 +275,7 @@ type observation struct {
 }
 
 // observe gathers what Kubernetes says: the parent's record and its pool.
-func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*observation, error) {
+func (r *reconciler) observe(ctx context.Context, p *sessionParent) (*observation, error) {
 	st := p.session()
 	o := &observation{facts: facts{
 		deleting:         !p.obj.GetDeletionTimestamp().IsZero(),
@@ -265,7 +297,7 @@ func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*obs
 	switch {
 	case apierrors.IsNotFound(err):
 		if o.deleting && o.deployedURL != "" {
-			if o.dfc, err = r.flink.get(o.deployedURL); err != nil {
+			if o.dfc, err = r.flink.Get(p.obj.GetNamespace(), o.deployedURL); err != nil {
 				return nil, err
 			}
 		}
@@ -274,14 +306,19 @@ func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*obs
 		return nil, err
 	}
 	o.pool, o.poolFound = pool, true
-	o.restURL = cmp.Or(p.obj.GetAnnotations()[cmfv1.RestURLAnnotation], pool.Spec.RestURL)
-	if o.fc, err = r.flink.get(o.restURL); err != nil {
+	annotated, err := endpoint.AnnotatedURL(p.obj, r.opts.AllowRestURLAnnotation)
+	if err != nil {
+		o.badRestURL, o.urlErr = true, err
+		return o, nil
+	}
+	o.restURL = cmp.Or(annotated, pool.Spec.RestURL)
+	if o.fc, err = r.flink.Get(p.obj.GetNamespace(), o.restURL); err != nil {
 		o.badRestURL, o.urlErr = true, err
 		return o, nil
 	}
 	o.dfc = o.fc
 	if o.moved() {
-		if o.dfc, err = r.flink.get(o.deployedURL); err != nil {
+		if o.dfc, err = r.flink.Get(p.obj.GetNamespace(), o.deployedURL); err != nil {
 			return nil, err
 		}
 	}
@@ -291,20 +328,22 @@ func (r *sessionReconciler) observe(ctx context.Context, p *sessionParent) (*obs
 }
 
 // lookAtJob asks Flink about the parent's job.
-func (r *sessionReconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observation) error {
+func (r *reconciler) lookAtJob(ctx context.Context, p *sessionParent, o *observation) error {
 	o.lookedAtJob = true
 	id := o.jobID
-	if o.deploys == 0 && id == "" {
-		// A job of the parent's name that runs already (started before the
-		// manager ran this parent) is taken over, not started a second time.
-		found, err := o.fc.RunningJobByName(ctx, p.obj.GetName())
-		switch {
-		case err == nil:
-			id = found.ID
-			p.job.JobID = id // recorded with the next status write
-		case errors.Is(err, flink.ErrUnreachable):
+	if named := p.obj.GetAnnotations()[cmfv1.TakeOverJobAnnotation]; o.deploys == 0 && id == "" && named != "" {
+		// A job that runs already (started before the manager ran this
+		// parent) is taken over, not started a second time, when the
+		// parent names it by ID. Never by its name: another team's job on a
+		// shared cluster may bear it.
+		taken, err := r.takeOver(ctx, p, o, named)
+		if err != nil {
 			o.unreachable, o.unreachableErr = true, err
 			return nil
+		}
+		if taken {
+			id = named
+			p.job.JobID = id // recorded with the next status write
 		}
 	}
 	if id != "" {
@@ -334,8 +373,35 @@ func (r *sessionReconciler) lookAtJob(ctx context.Context, p *sessionParent, o *
 	return nil
 }
 
+// takeOver says whether the job the parent names by ID runs on its pool,
+// to be taken over; a job that does not run there is not, and an event says
+// why (a new job is deployed). Only "no answer" is an error.
+func (r *reconciler) takeOver(ctx context.Context, p *sessionParent, o *observation, jobID string) (bool, error) {
+	if !flink.ValidJobID(jobID) {
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "TakeOverRefused", "Deploy",
+			"metadata.annotations[%s]: %q is not a Flink job ID (32 lowercase hexadecimal characters): a new job is deployed instead", cmfv1.TakeOverJobAnnotation, jobID)
+		return false, nil
+	}
+	why := ""
+	switch state, err := o.fc.JobState(ctx, jobID); {
+	case errors.Is(err, flink.ErrJobNotFound):
+		why = "does not exist at " + o.restURL
+	case errors.Is(err, flink.ErrUnreachable):
+		return false, err
+	case err != nil:
+		why = "cannot be read at " + o.restURL + ": " + oneLine(err)
+	case flink.JobEnded(state):
+		why = "ended (" + state + ") at " + o.restURL
+	default:
+		return true, nil
+	}
+	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "TakeOverRefused", "Deploy",
+		"metadata.annotations[%s]: job %s %s: a new job is deployed instead; to take over a running job, name its ID (flink list, or the JobManager's /jobs)", cmfv1.TakeOverJobAnnotation, jobID, why)
+	return false, nil
+}
+
 // act takes the step decided.
-func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observation, s step) (ctrl.Result, error) {
+func (r *reconciler) act(ctx context.Context, p *sessionParent, o *observation, s step) (ctrl.Result, error) {
 	if o.oldEndpointErr != nil {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", o.deployedURL, o.restURL, o.deployedURL, oneLine(o.oldEndpointErr), p.job.JobID)
 	}
@@ -366,19 +432,19 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonBadRestURL, fmt.Sprintf("ComputePool %s: spec.restURL: %v", o.pool.Name, o.urlErr))
 		})
 	case stepRecordEndpoint:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() { p.session().RestURL = o.restURL })
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() { p.session().RestURL = o.restURL })
 	case stepPoolFound:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() {
 			r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionTrue, cmfv1.ReasonComputePoolFound, "runs on ComputePool "+o.pool.Name+" at "+o.restURL)
 		})
 	case stepAddFinalizer:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, patchMeta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, patch.Meta(ctx, r.client, p.obj, func() { controllerutil.AddFinalizer(p.obj, SessionFinalizer) })
 	case stepPollStop:
 		return r.pollStop(ctx, p, o.dfc)
 	case stepUnreachable:
 		return r.unreachable(ctx, p, o.unreachableErr)
 	case stepWaitForCache:
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 	case stepResubmit:
 		return r.submit(ctx, p, o.pool, o.dfc)
 	case stepSuspend:
@@ -401,7 +467,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 	case stepShowRefused:
 		return ctrl.Result{}, r.update(ctx, p, func() { r.recordJobState(p, state) })
 	case stepShowEnded:
-		return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+		return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 			r.recordJobState(p, state)
 			if state == "FINISHED" {
 				p.phase(phaseFinished)
@@ -425,7 +491,7 @@ func (r *sessionReconciler) act(ctx context.Context, p *sessionParent, o *observ
 
 // newestSavepointOf is the newest COMPLETED savepoint of the parent's
 // current job, else the one that job started from.
-func (r *sessionReconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
+func (r *reconciler) newestSavepointOf(ctx context.Context, p *sessionParent) (string, error) {
 	var list cmfv1.SavepointList
 	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return "", err
@@ -448,7 +514,7 @@ func suspendedMessage(p *sessionParent) string {
 }
 
 // stale reports whether the API server has a newer parent than p.
-func (r *sessionReconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
+func (r *reconciler) stale(ctx context.Context, p *sessionParent) (bool, error) {
 	live := r.kind.NewParent()
 	if err := r.live.Get(ctx, client.ObjectKeyFromObject(p.obj), live); err != nil {
 		return false, err
@@ -461,7 +527,7 @@ func jobTerminal(state string) bool { return flink.JobEnded(state) }
 
 // newDeploy records the next deploy (its job ID and the savepoint it starts
 // from) and then submits it.
-func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
+func (r *reconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
 	from, allow := p.session().ResumeFrom, p.allowNonRestored
 	what := "the last suspend or upgrade savepoint"
 	if p.session().Deploys == 0 || p.nonceChanged() {
@@ -471,7 +537,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 		}
 		resolved, err := rules.ResolveStartFromSavepoint(ctx, r.lookup, p.kind, p.obj.GetNamespace(), p.obj.GetName(), p.startFrom)
 		if err != nil {
-			return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+			return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 				p.phase(phaseFailed)
 				p.setError(err.Error())
 				r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonSavepointNotResolved, err.Error())
@@ -510,7 +576,7 @@ func (r *sessionReconciler) newDeploy(ctx context.Context, p *sessionParent, poo
 }
 
 // submit sends the recorded deploy to Flink.
-func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
+func (r *reconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client) (ctrl.Result, error) {
 	jobID, from := p.job.JobID, p.job.RestoredFrom
 	err := p.jobs.deploy(ctx, r, p, pool, fc, jobID, from)
 	var cacheErr *jarCacheError
@@ -555,20 +621,20 @@ func (r *sessionReconciler) submit(ctx context.Context, p *sessionParent, pool *
 		}
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, err
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, err
 }
 
 // steady watches a job that runs as asked, and adopts savepoints taken of
 // it outside any Savepoint resource.
-func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Client, state string) (ctrl.Result, error) {
+func (r *reconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Client, state string) (ctrl.Result, error) {
 	adoptedUpTo, err := r.adoptManual(ctx, p, fc)
 	if err != nil {
 		logf.FromContext(ctx).Info("looking for savepoints taken outside failed; trying again later", "error", err.Error())
 		adoptedUpTo = p.session().AdoptedCheckpointID
 	}
-	next := r.opts.SessionPollInterval
+	next := r.opts.PollInterval
 	if state != "RUNNING" {
-		next = min(next, r.opts.PollMax) // starting: report RUNNING soon
+		next = min(next, r.opts.Protocol.PollMax) // starting: report RUNNING soon
 	}
 	if p.session().Deploys == 0 {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "JobTakenOver", "Deploy", "job %s was running already; the manager runs it from now on, as deployed from the current spec", p.job.JobID)
@@ -595,7 +661,7 @@ func (r *sessionReconciler) steady(ctx context.Context, p *sessionParent, fc *fl
 // through Flink's REST API or CLI. It returns the newest history entry it
 // looked at. While a Savepoint of the parent is in flight, its result may be
 // in the history before it is in the Savepoint: nothing is adopted then.
-func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
+func (r *reconciler) adoptManual(ctx context.Context, p *sessionParent, fc *flink.Client) (int64, error) {
 	var list cmfv1.SavepointList
 	if err := r.client.List(ctx, &list, client.InNamespace(p.obj.GetNamespace()), client.MatchingFields{index.Parent: index.ParentKey(p.kind, p.obj.GetName())}); err != nil {
 		return 0, err
@@ -616,9 +682,9 @@ func (r *sessionReconciler) adoptManual(ctx context.Context, p *sessionParent, f
 			continue
 		}
 		if cp.IsSavepoint && cp.Status == "COMPLETED" && cp.ExternalPath != "" && !deleted(p.session().DeletedPaths, cp.ExternalPath) {
-			name, created, err := adopt(ctx, r.client, adoption{
+			name, created, err := adopt.Savepoint(ctx, r.client, adopt.Adoption{
 				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: cp.ExternalPath,
-				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: "checkpoint-history",
+				JobID: p.job.JobID, Origin: cmfv1.OriginManual, From: adopt.FromCheckpointHistory,
 			})
 			if err != nil {
 				return newest, err
@@ -638,7 +704,7 @@ func deleted(paths []string, path string) bool {
 }
 
 // startStop records a stop-with-savepoint and sends it.
-func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc *flink.Client, origin cmfv1.SavepointOrigin) (ctrl.Result, error) {
+func (r *reconciler) startStop(ctx context.Context, p *sessionParent, fc *flink.Client, origin cmfv1.SavepointOrigin) (ctrl.Result, error) {
 	now := r.opts.Now()
 	if next := p.session().NextStopTime; next != nil && now.Before(next.Time) {
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
@@ -669,7 +735,7 @@ func (r *sessionReconciler) startStop(ctx context.Context, p *sessionParent, fc 
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, cmfv1.ReasonStopping, "Stop", "%s: stopping job %s with a savepoint (trigger %s)", verb, stop.JobID, stop.TriggerID)
 	// Still recorded when the send had no answer: the poll finds out
 	// whether it arrived.
-	return r.stopOutcome(ctx, p, r.opts.protocol().Send(ctx, fc, stopOperation(p)))
+	return r.stopOutcome(ctx, p, r.opts.Protocol.Send(ctx, fc, stopOperation(p)))
 }
 
 // stopOperation is the parent's recorded stop as the protocol reads it: it
@@ -697,8 +763,8 @@ func savepointDirectory(configs []map[string]string) string {
 }
 
 // pollStop follows the recorded stop until its savepoint is adopted.
-func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
-	o, err := r.opts.protocol().Poll(ctx, fc, stopOperation(p), r.stopHeld(p))
+func (r *reconciler) pollStop(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+	o, err := r.opts.Protocol.Poll(ctx, fc, stopOperation(p), r.stopHeld(p))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -709,11 +775,11 @@ func (r *sessionReconciler) pollStop(ctx context.Context, p *sessionParent, fc *
 // this stop's own: a job is stopped once, so a Savepoint adopted from a
 // stop of this job is this stop's (adopted before a crash cut the stop
 // short).
-func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
+func (r *reconciler) stopHeld(p *sessionParent) flinkop.Held {
 	job := p.session().Stop.JobID
 	return func(ctx context.Context) ([]string, error) {
-		return heldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
-			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == stopAdoptedFrom && sp.Annotations[cmfv1.AdoptedJobAnnotation] == job
+		return adopt.HeldPaths(ctx, r.live, p.obj.GetNamespace(), p.kind, p.obj.GetName(), func(sp *cmfv1.Savepoint) bool {
+			return sp.Annotations[cmfv1.AdoptedFromAnnotation] == adopt.FromStop && sp.Annotations[cmfv1.AdoptedJobAnnotation] == job
 		})
 	}
 }
@@ -722,8 +788,8 @@ func (r *sessionReconciler) stopHeld(p *sessionParent) flinkop.Held {
 // adopted (stopDone); no usable answer is the pool's condition; any other
 // end of the stop is a failed stop, tried again after a backoff; otherwise
 // the stop is asked about again after the protocol's wait.
-func (r *sessionReconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinkop.Outcome) (ctrl.Result, error) {
-	countRESTError(o)
+func (r *reconciler) stopOutcome(ctx context.Context, p *sessionParent, o flinkop.Outcome) (ctrl.Result, error) {
+	metrics.CountRESTError(o)
 	stop := p.session().Stop
 	if o.Resent {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Resent", "Stop", "Flink does not know stop %s and job %s still runs: sending it again", stop.TriggerID, stop.JobID)
@@ -743,43 +809,40 @@ func (r *sessionReconciler) stopOutcome(ctx context.Context, p *sessionParent, o
 	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
-// stopAdoptedFrom marks the Savepoints adopted from a stop-with-savepoint.
-const stopAdoptedFrom = "stop-with-savepoint"
-
 // stopDone adopts the stop's savepoint, then clears the stop: a crash in
 // between adopts it again, which finds the same Savepoint.
-func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
+func (r *reconciler) stopDone(ctx context.Context, p *sessionParent, path string) (ctrl.Result, error) {
 	stop := p.session().Stop
 	if !p.obj.GetDeletionTimestamp().IsZero() {
-		why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+		why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if why != "" {
 			// No Savepoint can be made in a namespace being deleted.
-			err := r.retain.keep(ctx, p.obj, retained{
+			err := r.retain.Keep(ctx, p.obj, retention.Retained{
 				Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), UID: string(p.obj.GetUID()),
-				Name: adoptedName(p.obj.GetName(), stop.Origin, path), Path: path, Origin: stop.Origin,
+				Name: adopt.Name(p.obj.GetName(), stop.Origin, path), Path: path, Origin: stop.Origin,
 			}, why)
 			if err != nil {
 				return ctrl.Result{}, err
 			}
-			return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() {
 				p.session().Stop = nil
 				p.session().StoppedByManager = true
 				p.job.State = "FINISHED"
 			})
 		}
 	}
-	name, _, err := adopt(ctx, r.client, adoption{
+	name, _, err := adopt.Savepoint(ctx, r.client, adopt.Adoption{
 		Namespace: p.obj.GetNamespace(), Kind: p.kind, Parent: p.obj.GetName(), Path: path,
-		JobID: stop.JobID, Origin: stop.Origin, From: stopAdoptedFrom, Format: stop.Format,
+		JobID: stop.JobID, Origin: stop.Origin, From: adopt.FromStop, Format: stop.Format,
 	})
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Stopped", "Stop", "job %s stopped with a savepoint at %s, kept as Savepoint %s (origin %s)", stop.JobID, path, name, stop.Origin)
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.update(ctx, p, func() {
 		p.session().Stop = nil
 		p.session().StopFailures = 0
 		p.session().NextStopTime = nil
@@ -791,9 +854,9 @@ func (r *sessionReconciler) stopDone(ctx context.Context, p *sessionParent, path
 
 // stopFailed gives up this stop; the job runs on and the stop is tried
 // again after a growing wait.
-func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
+func (r *reconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
 	failures := p.session().StopFailures + 1
-	wait := r.opts.protocol().Backoff.Wait(failures)
+	wait := r.opts.Protocol.Backoff.Wait(failures)
 	msg := oneLine(cause)
 	job := p.session().Stop.JobID
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonStopFailed, "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
@@ -809,7 +872,7 @@ func (r *sessionReconciler) stopFailed(ctx context.Context, p *sessionParent, ca
 // cancelForRedeploy cancels the job without a savepoint: a new nonce
 // redeploys from startFromSavepoint, a stateless upgrade from nothing. What
 // the next deploy starts from is recorded before the cancel.
-func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+func (r *reconciler) cancelForRedeploy(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
 	if !p.session().StoppedByManager {
 		if err := r.update(ctx, p, func() {
 			p.session().StoppedByManager = true
@@ -829,14 +892,14 @@ func (r *sessionReconciler) cancelForRedeploy(ctx context.Context, p *sessionPar
 		return ctrl.Result{}, err
 	}
 	r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Cancelled", "Redeploy", "job %s cancelled without a savepoint, to redeploy", p.job.JobID)
-	return ctrl.Result{RequeueAfter: r.opts.PollMin}, nil
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 }
 
 // finalize cancels the job of a deleted parent. The webhook admitted the
 // delete only once no savepoints were attached. A stop-with-savepoint in
 // flight is followed to its end first: the savepoint it takes is adopted
 // like any other, never left behind unrecorded.
-func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
+func (r *reconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.Client) (ctrl.Result, error) {
 	forced := p.obj.GetAnnotations()[cmfv1.ForceDeleteAnnotation] == "true"
 	if stop := p.session().Stop; stop != nil {
 		if !forced {
@@ -851,8 +914,14 @@ func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *
 		case err != nil:
 			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, oneLine(err), cmfv1.ForceDeleteAnnotation)
 			return r.unreachable(ctx, p, err)
+		case state == "CANCELLING":
+			// Cancelled already. The finalizer goes once the job has ended:
+			// a parent is gone only when its job is, and a cancel that
+			// Flink does not finish stays in sight (force-delete is the way
+			// out).
+			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 		case !jobTerminal(state):
-			why, err := r.retain.bulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
+			why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
 			if err != nil {
 				return ctrl.Result{}, err
 			}
@@ -865,23 +934,24 @@ func (r *sessionReconciler) finalize(ctx context.Context, p *sessionParent, fc *
 				return r.unreachable(ctx, p, err)
 			}
 			r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "Cancelled", "Delete", "job %s cancelled: its %s is being deleted", id, p.kind)
+			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
 		}
 	}
 	return ctrl.Result{}, r.dropFinalizer(ctx, p)
 }
 
-func (r *sessionReconciler) dropFinalizer(ctx context.Context, p *sessionParent) error {
+func (r *reconciler) dropFinalizer(ctx context.Context, p *sessionParent) error {
 	if !controllerutil.ContainsFinalizer(p.obj, SessionFinalizer) {
 		return nil
 	}
-	return patchMeta(ctx, r.client, p.obj, func() { controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) })
+	return patch.Meta(ctx, r.client, p.obj, func() { controllerutil.RemoveFinalizer(p.obj, SessionFinalizer) })
 }
 
 // unreachable records that the pool's JobManager did not answer and tries
 // again later; nothing was decided.
-func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
+func (r *reconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
 	msg := oneLine(err)
-	return ctrl.Result{RequeueAfter: r.opts.protocol().UnreachableWait()}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, r.update(ctx, p, func() {
 		r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	})
 }
@@ -889,17 +959,17 @@ func (r *sessionReconciler) unreachable(ctx context.Context, p *sessionParent, e
 // jarCacheUnavailable: the manager could not keep the parent's jar. The
 // deploy stays recorded, not failed, and is sent again (same job ID) once
 // the manager can, e.g. after its Deployment is fixed; the spec is fine.
-func (r *sessionReconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
+func (r *reconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
 	msg := oneLine(err)
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonJarCacheUnavailable, "Deploy", "job %s: %s", p.job.JobID, msg)
-	return ctrl.Result{RequeueAfter: r.opts.SessionPollInterval}, r.update(ctx, p, func() {
+	return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 		p.setError(msg)
 		r.condition(p, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJarCacheUnavailable, msg)
 	})
 }
 
 // recordJobState copies the job's live state into status.
-func (r *sessionReconciler) recordJobState(p *sessionParent, state string) {
+func (r *reconciler) recordJobState(p *sessionParent, state string) {
 	if state != "" {
 		p.job.State = state
 	} else if p.job.JobID != "" && p.job.State != "FAILED" {
@@ -907,12 +977,12 @@ func (r *sessionReconciler) recordJobState(p *sessionParent, state string) {
 	}
 }
 
-func (r *sessionReconciler) condition(p *sessionParent, kind string, status metav1.ConditionStatus, reason, msg string) {
+func (r *reconciler) condition(p *sessionParent, kind string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(p.conditions, metav1.Condition{Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: p.obj.GetGeneration()})
 }
 
 // update applies change to the parent's status and writes it when it changed.
-func (r *sessionReconciler) update(ctx context.Context, p *sessionParent, change func()) error {
+func (r *reconciler) update(ctx context.Context, p *sessionParent, change func()) error {
 	before := p.obj.DeepCopyObject()
 	change()
 	p.jobs.setObservedGeneration(p.obj)

@@ -1,6 +1,7 @@
-// Package controller drives each Savepoint through its lifecycle against the
-// Flink JobManager (SPEC §4): trigger, poll, retry, abandon, dispose, detach.
-package controller
+// Package savepoint drives each attached Savepoint through its lifecycle
+// against the Flink JobManager: trigger, poll, retry, abandon, dispose,
+// detach.
+package savepoint
 
 import (
 	"cmp"
@@ -26,156 +27,63 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
-// Options configure the savepoint controller. Zero values take the defaults.
-type Options struct {
-	// RestURLTemplate is where a parent's JobManager is when neither the
-	// rest-url annotation nor a ComputePool says; {name} and {namespace} are
-	// replaced. Default DefaultRestURLTemplate.
-	RestURLTemplate string
-	// BackoffBase is the wait after the first failure, doubled per failure,
-	// and the wait before a JobManager that gave no usable answer is asked
-	// again (by the savepoint and the session controller alike); default 1s.
-	BackoffBase time.Duration
-	// BackoffCap caps the wait between attempts; default 5 minutes.
-	BackoffCap time.Duration
-	// PollMin and PollMax bound the interval between status polls of a
-	// running trigger, which grows with its age; default 50ms and 2s.
-	PollMin, PollMax time.Duration
-	// ForgottenTriggerGrace is how long after a trigger was recorded a 404
-	// from Flink is answered by waiting for its checkpoint history (cached
-	// for web.refresh-interval) rather than by triggering again; and how
-	// long a trigger's job must have ended before a trigger that Flink still
-	// reports IN_PROGRESS is taken as one that will never complete; default
-	// 10s.
-	ForgottenTriggerGrace time.Duration
-	// SessionPollInterval is how often a running job in session mode is
-	// looked at (its state, savepoints taken outside); default 10s.
-	SessionPollInterval time.Duration
-	// PoolCheckInterval is how often a ComputePool's JobManager is asked
-	// for its version; default 30s.
-	PoolCheckInterval time.Duration
-	// JarCacheDir holds the job jars downloaded from http(s) URIs; default
-	// a folder in the system's temporary directory. It is made when the
-	// first such jar is downloaded; until it can be written, the parents
-	// that need one say so in their Ready condition (JarCacheUnavailable).
-	JarCacheDir string
-	// BulkDeletePolicy is what becomes of a COMPLETED attached savepoint's
-	// data when it is deleted with its namespace or with the Savepoint CRD
-	// (no user asked for it to go); default BulkDetach.
-	BulkDeletePolicy BulkDeletePolicy
-	// RetentionNamespace holds the DetachedSavepoints that BulkDetach makes;
-	// without one, BulkDetach keeps the data as BulkKeep does.
-	RetentionNamespace string
-	// Flink configures the JobManager clients.
-	Flink flink.Options
-	// Now returns the time; default time.Now.
-	Now func() time.Time
-	// SkipNameValidation lets one process set the controllers up more than
-	// once (tests that restart the manager, as a crash would).
-	SkipNameValidation bool
-}
-
-// protocol is the savepoint-operation protocol with these options' timings:
-// one backoff, one unreachable wait and one poll interval for the
-// savepoint controller and the session controller alike.
-func (o *Options) protocol() flinkop.Protocol {
-	return flinkop.Protocol{
-		Backoff: flinkop.Backoff{Base: o.BackoffBase, Cap: o.BackoffCap},
-		PollMin: o.PollMin, PollMax: o.PollMax,
-		ForgottenTriggerGrace: o.ForgottenTriggerGrace,
-		Now:                   o.Now,
-	}
-}
-
-func (o *Options) defaults() {
-	if o.RestURLTemplate == "" {
-		o.RestURLTemplate = DefaultRestURLTemplate
-	}
-	if o.BackoffBase == 0 {
-		o.BackoffBase = time.Second
-	}
-	if o.BackoffCap == 0 {
-		o.BackoffCap = 5 * time.Minute
-	}
-	if o.PollMin == 0 {
-		o.PollMin = 50 * time.Millisecond
-	}
-	if o.PollMax == 0 {
-		o.PollMax = 2 * time.Second
-	}
-	if o.ForgottenTriggerGrace == 0 {
-		o.ForgottenTriggerGrace = 10 * time.Second
-	}
-	if o.SessionPollInterval == 0 {
-		o.SessionPollInterval = 10 * time.Second
-	}
-	if o.PoolCheckInterval == 0 {
-		o.PoolCheckInterval = 30 * time.Second
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.BulkDeletePolicy == "" {
-		o.BulkDeletePolicy = BulkDetach
-	}
-}
-
-// SavepointReconciler drives attached Savepoints.
-type SavepointReconciler struct {
+// Reconciler drives attached Savepoints.
+type Reconciler struct {
 	client client.Client
 	// live reads past the cache, where a stale answer would be wrong.
 	live     client.Reader
-	resolver *resolver
-	flink    *flinkClients
-	retain   *retainer
+	resolver *endpoint.Resolver
+	flink    *endpoint.Clients
+	retain   *retention.Retainer
 	events   recorder.EventRecorder
 	opts     Options
 }
 
-// Setup registers the savepoint and parent controllers with mgr. They look
-// up with the indexes of index.Add, which the caller adds once.
-func Setup(mgr ctrl.Manager, opts Options) error {
-	opts.defaults()
-	switch opts.BulkDeletePolicy {
-	case BulkDetach, BulkKeep, BulkDispose:
-	default:
-		return fmt.Errorf("bulk delete policy %q: choose detach, keep or dispose", opts.BulkDeletePolicy)
-	}
-	events := mgr.GetEventRecorder("savepoint-manager")
-	r := &SavepointReconciler{
+// Options configure the savepoint controller.
+type Options struct {
+	// Protocol triggers savepoints, asks Flink about them and disposes
+	// them.
+	Protocol flinkop.Protocol
+	// Now returns the time.
+	Now func() time.Time
+	// DisposablePrefixes are the locations, besides each cluster's own
+	// savepoint directory, under which the data of a savepoint adopted from
+	// a FlinkStateSnapshot or a FlinkDeployment's status may be disposed.
+	DisposablePrefixes []string
+	// SkipNameValidation lets one process set the controller up more than
+	// once (tests that restart the manager, as a crash would).
+	SkipNameValidation bool
+}
+
+// Setup registers the savepoint controller with mgr: it finds each
+// savepoint's JobManager with resolver, reaches it through flinks, and keeps
+// the data of savepoints deleted in bulk through retain.
+func Setup(mgr ctrl.Manager, opts Options, resolver *endpoint.Resolver, flinks *endpoint.Clients, retain *retention.Retainer) error {
+	r := &Reconciler{
 		client:   mgr.GetClient(),
 		live:     mgr.GetAPIReader(),
-		resolver: &resolver{client: mgr.GetClient(), template: opts.RestURLTemplate},
-		flink:    &flinkClients{options: opts.Flink},
-		retain: &retainer{client: mgr.GetClient(), live: mgr.GetAPIReader(), events: events,
-			policy: opts.BulkDeletePolicy, namespace: opts.RetentionNamespace},
-		events: events,
-		opts:   opts,
+		resolver: resolver,
+		flink:    flinks,
+		retain:   retain,
+		events:   mgr.GetEventRecorder("savepoint-manager"),
+		opts:     opts,
 	}
-	err := ctrl.NewControllerManagedBy(mgr).
+	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
 		Named("savepoint").
 		For(&cmfv1.Savepoint{}).
 		// A detach is a DetachedSavepoint naming its source.
 		Watches(&cmfv1.DetachedSavepoint{}, handler.EnqueueRequestsFromMapFunc(detachedSource)).
 		Complete(r)
-	if err != nil {
-		return err
-	}
-	if err := setupParents(mgr, opts); err != nil {
-		return err
-	}
-	if err := setupSession(mgr, opts, r.flink, r.retain); err != nil {
-		return err
-	}
-	if err := setupOperator(mgr, opts); err != nil {
-		return err
-	}
-	return mgr.Add(&stateGauge{client: mgr.GetClient(), interval: 15 * time.Second})
 }
 
 func detachedSource(_ context.Context, obj client.Object) []ctrl.Request {
@@ -187,7 +95,7 @@ func detachedSource(_ context.Context, obj client.Object) []ctrl.Request {
 }
 
 // Reconcile moves one Savepoint one step on.
-func (r *SavepointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	res, err := r.reconcile(ctx, req)
 	switch {
 	case apierrors.IsConflict(err):
@@ -200,7 +108,7 @@ func (r *SavepointReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	return res, err
 }
 
-func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	sp := &cmfv1.Savepoint{}
 	if err := r.client.Get(ctx, req.NamespacedName, sp); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -218,7 +126,7 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 		// made without a finalizer to dispose it on an explicit delete. The
 		// webhook adds it at creation; this is for a Savepoint created
 		// before it did.
-		return ctrl.Result{}, patchMeta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
+		return ctrl.Result{}, patch.Meta(ctx, r.client, sp, func() { controllerutil.AddFinalizer(sp, cmfv1.DisposeFinalizer) })
 	}
 	if sp.Annotations[cmfv1.AbandonAnnotation] == "true" && !sp.Status.State.Terminal() {
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonAbandoned, "abandoned by a user", "")
@@ -246,7 +154,7 @@ func (r *SavepointReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 // trigger starts the next attempt: the trigger ID is recorded in status
 // before the request is sent, so that a crash or a retry asks Flink about
 // the same savepoint instead of taking another.
-func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+func (r *Reconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	now := r.opts.Now()
 	if next := sp.Status.NextAttemptTime; next != nil && now.Before(next.Time) {
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
@@ -263,6 +171,7 @@ func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) 
 		st.TriggerID = triggerID
 		st.TriggerTimestamp = &metav1.MicroTime{Time: now}
 		st.JobID = job
+		st.RestURL = t.RestURL
 		st.NextAttemptTime = nil
 		st.Error = ""
 	}); err != nil {
@@ -276,18 +185,18 @@ func (r *SavepointReconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) 
 	r.event(sp, corev1.EventTypeNormal, "Triggered", "Trigger", "attempt %d: savepoint of job %s triggered with ID %s", attempt, job, triggerID)
 	// Still IN_PROGRESS when the send had no answer: the next poll finds
 	// out whether it arrived.
-	return r.apply(ctx, sp, r.opts.protocol().Send(ctx, fc, operation(sp, flinkop.ResendAlways)))
+	return r.apply(ctx, sp, r.opts.Protocol.Send(ctx, fc, operation(sp, flinkop.ResendAlways)))
 }
 
 // poll asks Flink about the recorded trigger. One that Flink forgot is
 // looked for in the job's checkpoint history and, once the history had
 // time to show it, sent again with the same trigger ID.
-func (r *SavepointReconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+func (r *Reconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	t, fc, _, res, err := r.reach(ctx, sp)
 	if t == nil {
 		return res, err
 	}
-	o, err := r.opts.protocol().Poll(ctx, fc, operation(sp, flinkop.ResendAlways), r.held(sp))
+	o, err := r.opts.Protocol.Poll(ctx, fc, operation(sp, flinkop.ResendAlways), r.held(sp))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -298,8 +207,8 @@ func (r *SavepointReconciler) poll(ctx context.Context, sp *cmfv1.Savepoint) (ct
 // events: a savepoint COMPLETED with its path; ABANDONED when its job is
 // gone; a failed attempt counted (see failed); otherwise IN_PROGRESS, asked
 // again after the protocol's wait.
-func (r *SavepointReconciler) apply(ctx context.Context, sp *cmfv1.Savepoint, o flinkop.Outcome) (ctrl.Result, error) {
-	countRESTError(o)
+func (r *Reconciler) apply(ctx context.Context, sp *cmfv1.Savepoint, o flinkop.Outcome) (ctrl.Result, error) {
+	metrics.CountRESTError(o)
 	if o.Resent {
 		r.event(sp, corev1.EventTypeNormal, "Resent", "Trigger", "Flink does not know trigger %s and its checkpoint history has no such savepoint: sending it again", sp.Status.TriggerID)
 	}
@@ -334,41 +243,46 @@ func operation(sp *cmfv1.Savepoint, resend flinkop.ResendPolicy) flinkop.Operati
 
 // held returns the paths that the parent's other Savepoints hold: the
 // history lookup never takes one of them for this savepoint's trigger.
-func (r *SavepointReconciler) held(sp *cmfv1.Savepoint) flinkop.Held {
+func (r *Reconciler) held(sp *cmfv1.Savepoint) flinkop.Held {
 	return func(ctx context.Context) ([]string, error) {
 		kind, parent := sp.Parent()
-		return heldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
+		return adopt.HeldPaths(ctx, r.live, sp.Namespace, kind, parent, func(other *cmfv1.Savepoint) bool { return other.UID == sp.UID })
 	}
 }
 
 // reach resolves the savepoint's parent to a client and a job. When it
 // cannot, it records why and returns a nil target with the result to return.
-func (r *SavepointReconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*target, *flink.Client, string, ctrl.Result, error) {
-	t, err := r.resolver.resolve(ctx, sp)
+func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.Target, *flink.Client, string, ctrl.Result, error) {
+	t, err := r.resolver.Resolve(ctx, sp)
 	if err != nil {
-		if errors.Is(err, errParentNotFound) {
+		if errors.Is(err, endpoint.ErrParentNotFound) {
 			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonParentNotFound, err.Error(), "")
 		}
 		res, err := r.unreachable(ctx, sp, err)
 		return nil, nil, "", res, err
 	}
-	fc, err := r.flink.get(t.restURL)
+	if sp.Status.State == cmfv1.StateInProgress && sp.Status.RestURL != "" {
+		// A trigger is asked about where it was sent, wherever the parent
+		// points now.
+		t.RestURL = sp.Status.RestURL
+	}
+	fc, err := r.flink.Get(sp.Namespace, t.RestURL)
 	if err != nil {
 		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonBadRestURL, err.Error(), "")
 	}
 	job := sp.Status.JobID
 	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
-		if job, err = jobID(ctx, fc, t); err != nil {
-			restErrors.WithLabelValues("jobs-overview").Inc()
+		if job, err = endpoint.JobID(ctx, fc, t); err != nil {
+			metrics.RESTErrors.WithLabelValues("jobs-overview").Inc()
 			if errors.Is(err, flink.ErrJobNotFound) {
 				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobNotRunning,
-					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.parent.GetName(), err), "")
+					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.Parent.GetName(), err), "")
 			}
 			res, err := r.unreachable(ctx, sp, err)
 			return nil, nil, "", res, err
 		}
 	}
-	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.restURL+" answers"); err != nil {
+	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
 		return nil, nil, "", ctrl.Result{}, err
 	}
 	return t, fc, job, ctrl.Result{}, nil
@@ -381,17 +295,17 @@ func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
 
 // unreachable records that the JobManager did not answer and retries later,
 // without counting a failure: nothing was attempted.
-func (r *SavepointReconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
+func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
 	if cerr := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, err.Error()); cerr != nil {
 		return ctrl.Result{}, cerr
 	}
 	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
-	return ctrl.Result{RequeueAfter: r.opts.protocol().UnreachableWait()}, nil
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, nil
 }
 
 // failed counts a failed attempt: FAILED when the error is permanent or
 // backoffLimit allows no more, else a retry later.
-func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, cause error) (ctrl.Result, error) {
+func (r *Reconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, cause error) (ctrl.Result, error) {
 	msg := flinkop.Message(cause)
 	failures := sp.Status.Failures + 1
 	limit := cmfv1.DefaultBackoffLimit
@@ -402,7 +316,7 @@ func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, c
 		sp.Status.Failures = failures
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, msg, "")
 	}
-	wait := r.opts.protocol().Backoff.Wait(failures)
+	wait := r.opts.Protocol.Backoff.Wait(failures)
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.State = cmfv1.StateTriggerPending
 		st.Failures = failures
@@ -415,15 +329,15 @@ func (r *SavepointReconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, c
 }
 
 // completed records the savepoint's path.
-func (r *SavepointReconciler) completed(ctx context.Context, sp *cmfv1.Savepoint, location string) error {
+func (r *Reconciler) completed(ctx context.Context, sp *cmfv1.Savepoint, location string) error {
 	if sp.Status.TriggerTimestamp != nil {
-		triggerToComplete.Observe(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time).Seconds())
+		metrics.TriggerToComplete.Observe(r.opts.Now().Sub(sp.Status.TriggerTimestamp.Time).Seconds())
 	}
 	return r.finish(ctx, sp, cmfv1.StateCompleted, cmfv1.ReasonCompleted, "", location)
 }
 
 // finish moves the savepoint to a terminal state.
-func (r *SavepointReconciler) finish(ctx context.Context, sp *cmfv1.Savepoint, state cmfv1.SavepointState, reason, msg, path string) error {
+func (r *Reconciler) finish(ctx context.Context, sp *cmfv1.Savepoint, state cmfv1.SavepointState, reason, msg, path string) error {
 	failures := sp.Status.Failures
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.State = state
@@ -459,14 +373,24 @@ func (r *SavepointReconciler) finish(ctx context.Context, sp *cmfv1.Savepoint, s
 
 // adopted completes a Savepoint the manager made for a savepoint taken
 // outside one: nothing is triggered, the recorded path is the result.
-func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, path string) error {
+func (r *Reconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, path string) error {
 	origin := cmfv1.SavepointOrigin(sp.Annotations[cmfv1.AdoptedOriginAnnotation])
 	if origin == "" {
 		origin = cmfv1.OriginManual
 	}
+	// The endpoint it is disposed through: the parent's now, where its job
+	// ran (a parent already gone leaves none; a delete then resolves it).
+	restURL := ""
+	switch t, err := r.resolver.Resolve(ctx, sp); {
+	case err == nil:
+		restURL = t.RestURL
+	case !errors.Is(err, endpoint.ErrParentNotFound):
+		return err
+	}
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.State = cmfv1.StateCompleted
 		st.Path = path
+		st.RestURL = restURL
 		st.Origin = origin
 		st.JobID = sp.Annotations[cmfv1.AdoptedJobAnnotation]
 		st.ResultTimestamp = &metav1.Time{Time: r.opts.Now()}
@@ -483,14 +407,14 @@ func (r *SavepointReconciler) adopted(ctx context.Context, sp *cmfv1.Savepoint, 
 // setStatus applies change to the savepoint's status and writes it once,
 // with optimistic concurrency: a conflict means another writer got there
 // first, and the next reconcile starts from what it wrote.
-func (r *SavepointReconciler) setStatus(ctx context.Context, sp *cmfv1.Savepoint, change func(*cmfv1.SavepointStatus)) error {
+func (r *Reconciler) setStatus(ctx context.Context, sp *cmfv1.Savepoint, change func(*cmfv1.SavepointStatus)) error {
 	change(&sp.Status)
 	sp.Status.ObservedGeneration = sp.Generation
 	return r.client.Status().Update(ctx, sp)
 }
 
 // setCondition writes a condition only when it changes.
-func (r *SavepointReconciler) setCondition(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) error {
+func (r *Reconciler) setCondition(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) error {
 	if c := meta.FindStatusCondition(sp.Status.Conditions, kind); c != nil && c.Status == status && c.Reason == reason && c.ObservedGeneration == sp.Generation {
 		return nil
 	}
@@ -499,7 +423,7 @@ func (r *SavepointReconciler) setCondition(ctx context.Context, sp *cmfv1.Savepo
 	})
 }
 
-func (r *SavepointReconciler) event(sp *cmfv1.Savepoint, eventType, reason, action, format string, args ...any) {
+func (r *Reconciler) event(sp *cmfv1.Savepoint, eventType, reason, action, format string, args ...any) {
 	r.events.Eventf(sp, nil, eventType, reason, action, format, args...)
 }
 
@@ -507,7 +431,7 @@ func (r *SavepointReconciler) event(sp *cmfv1.Savepoint, eventType, reason, acti
 // keeps: first it records the DetachedSavepoint on the savepoint (so its
 // deletion never disposes, whatever happens to the DetachedSavepoint), then
 // it deletes it. Each step is safe to repeat after a crash.
-func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savepoint) (bool, error) {
+func (r *Reconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savepoint) (bool, error) {
 	detached := sp.Annotations[cmfv1.DetachedAsAnnotation]
 	if detached == "" {
 		dsp, err := r.detachedFor(ctx, sp)
@@ -515,7 +439,7 @@ func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savep
 			return false, err
 		}
 		detached = dsp.Namespace + "/" + dsp.Name
-		if err := patchMeta(ctx, r.client, sp, func() { metav1.SetMetaDataAnnotation(&sp.ObjectMeta, cmfv1.DetachedAsAnnotation, detached) }); err != nil {
+		if err := patch.Meta(ctx, r.client, sp, func() { metav1.SetMetaDataAnnotation(&sp.ObjectMeta, cmfv1.DetachedAsAnnotation, detached) }); err != nil {
 			return true, err
 		}
 	}
@@ -525,7 +449,7 @@ func (r *SavepointReconciler) detachIfAsked(ctx context.Context, sp *cmfv1.Savep
 }
 
 // detachedFor returns the DetachedSavepoint detached from sp, if any.
-func (r *SavepointReconciler) detachedFor(ctx context.Context, sp *cmfv1.Savepoint) (*cmfv1.DetachedSavepoint, error) {
+func (r *Reconciler) detachedFor(ctx context.Context, sp *cmfv1.Savepoint) (*cmfv1.DetachedSavepoint, error) {
 	var list cmfv1.DetachedSavepointList
 	if err := r.client.List(ctx, &list, client.MatchingFields{index.DetachedSource: sp.Namespace + "/" + sp.Name}); err != nil {
 		return nil, err
@@ -542,7 +466,7 @@ func (r *SavepointReconciler) detachedFor(ctx context.Context, sp *cmfv1.Savepoi
 // finalize runs when an attached savepoint is deleted: its data is disposed
 // only for an explicit delete of a COMPLETED savepoint; a detach or a forced
 // delete keeps it.
-func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+func (r *Reconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(sp, cmfv1.DisposeFinalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -575,15 +499,15 @@ func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint)
 	case sp.Status.DisposalTriggerID != "":
 		return r.dispose(ctx, sp) // a disposal under way finishes
 	default:
-		why, err := r.retain.bulkDeletion(ctx, sp.Namespace, sp.DeletionTimestamp)
+		why, err := r.retain.BulkDeletion(ctx, sp.Namespace, sp.DeletionTimestamp)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if why == "" || r.retain.policy == BulkDispose {
+		if why == "" || r.retain.Policy == retention.BulkDispose {
 			return r.dispose(ctx, sp)
 		}
 		kind, parent := sp.Parent()
-		if err := r.retain.keep(ctx, sp, retained{Namespace: sp.Namespace, Kind: kind, Parent: parent, Name: sp.Name,
+		if err := r.retain.Keep(ctx, sp, retention.Retained{Namespace: sp.Namespace, Kind: kind, Parent: parent, Name: sp.Name,
 			UID: string(sp.UID), Path: sp.Status.Path, Origin: sp.Status.Origin}, why); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -596,28 +520,24 @@ func (r *SavepointReconciler) finalize(ctx context.Context, sp *cmfv1.Savepoint)
 // is recorded and then disposed (the user asked for it to go); one that
 // failed, or that Flink never took, leaves nothing behind. The trigger is
 // never sent again (ResendNever).
-func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+func (r *Reconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	pending := func(err error) (ctrl.Result, error) {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("deleted while IN_PROGRESS, and the outcome of trigger %s is not known yet: %w; delete with --force to remove it now and keep whatever Flink writes", sp.Status.TriggerID, err))
 	}
-	t, err := r.resolver.resolve(ctx, sp)
+	fc, err := r.recordedEndpoint(ctx, sp)
 	if err != nil {
 		return pending(err)
 	}
-	fc, err := r.flink.get(t.restURL)
+	o, err := r.opts.Protocol.Poll(ctx, fc, operation(sp, flinkop.ResendNever), r.held(sp))
 	if err != nil {
 		return pending(err)
 	}
-	o, err := r.opts.protocol().Poll(ctx, fc, operation(sp, flinkop.ResendNever), r.held(sp))
-	if err != nil {
-		return pending(err)
-	}
-	countRESTError(o)
+	metrics.CountRESTError(o)
 	switch o.Kind {
 	case flinkop.Completed:
 		// Recorded first, so that the disposal that follows knows the path
 		// even across a crash.
-		return ctrl.Result{RequeueAfter: r.opts.PollMin}, r.completed(ctx, sp, o.Path)
+		return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, r.completed(ctx, sp, o.Path)
 	case flinkop.NotTaken:
 		r.event(sp, corev1.EventTypeNormal, "NotTaken", "Delete", "deleted while IN_PROGRESS: Flink does not know trigger %s and the job's checkpoint history has no savepoint of it: nothing to dispose", sp.Status.TriggerID)
 		return ctrl.Result{}, r.removeFinalizer(ctx, sp)
@@ -633,21 +553,21 @@ func (r *SavepointReconciler) settle(ctx context.Context, sp *cmfv1.Savepoint) (
 	return ctrl.Result{RequeueAfter: o.Wait}, nil
 }
 
-// dispose deletes a COMPLETED savepoint's data through its parent's
-// JobManager and confirms the result, keeping the resource until it has.
-func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
-	t, err := r.resolver.resolve(ctx, sp)
+// dispose deletes a COMPLETED savepoint's data through the JobManager it
+// was taken through and confirms the result, keeping the resource until it
+// has.
+func (r *Reconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
+	fc, err := r.recordedEndpoint(ctx, sp)
 	if err != nil {
 		return r.disposalPending(ctx, sp, "", fmt.Errorf("cannot reach the parent's Flink cluster: %w; delete with --force to keep the data and remove the resource", err))
 	}
-	fc, err := r.flink.get(t.restURL)
-	if err != nil {
-		return r.disposalPending(ctx, sp, "", err)
-	}
-	protocol := r.opts.protocol()
+	protocol := r.opts.Protocol
 	if sp.Status.DisposalTriggerID == "" {
+		if err := r.disposable(ctx, fc, sp); err != nil {
+			return r.disposalPending(ctx, sp, "", err)
+		}
 		id, o := protocol.Dispose(ctx, fc, sp.Status.Path)
-		countRESTError(o)
+		metrics.CountRESTError(o)
 		if o.Kind != flinkop.Pending {
 			return r.disposalPending(ctx, sp, "", o.Err)
 		}
@@ -656,7 +576,7 @@ func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) 
 		})
 	}
 	o := protocol.PollDisposal(ctx, fc, sp.Status.DisposalTriggerID)
-	countRESTError(o)
+	metrics.CountRESTError(o)
 	switch o.Kind {
 	case flinkop.Completed:
 		r.event(sp, corev1.EventTypeNormal, "Disposed", "Delete", "savepoint data at %s disposed", sp.Status.Path)
@@ -672,16 +592,68 @@ func (r *SavepointReconciler) dispose(ctx context.Context, sp *cmfv1.Savepoint) 
 	return r.disposalPending(ctx, sp, sp.Status.DisposalTriggerID, o.Err)
 }
 
+// recordedEndpoint is the client of the JobManager sp was triggered or
+// adopted through. A Savepoint from before the endpoint was recorded has
+// none: its parent's endpoint of now stands in.
+func (r *Reconciler) recordedEndpoint(ctx context.Context, sp *cmfv1.Savepoint) (*flink.Client, error) {
+	url := sp.Status.RestURL
+	if url == "" {
+		t, err := r.resolver.Resolve(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		url = t.RestURL
+	}
+	return r.flink.Get(sp.Namespace, url)
+}
+
+// disposable says whether the manager may dispose sp's data through fc.
+// The path of a savepoint the manager triggered, or found in its own stop
+// or its own job's checkpoint history, is what that JobManager answered.
+// Any other adopted path was read from an object users can write (a
+// FlinkStateSnapshot, a FlinkDeployment's status): it is disposed only
+// inside the cluster's own savepoint directory or a prefix the admin
+// allowed, so that no one can have the manager dispose another team's data
+// by naming its path.
+func (r *Reconciler) disposable(ctx context.Context, fc *flink.Client, sp *cmfv1.Savepoint) error {
+	from := sp.Annotations[cmfv1.AdoptedFromAnnotation]
+	if sp.Annotations[cmfv1.AdoptedPathAnnotation] == "" || adopt.ReportedByJobManager(from) {
+		return nil
+	}
+	dirs := slices.Clone(r.opts.DisposablePrefixes)
+	config, err := fc.JobManagerConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("read the savepoint directory of the cluster at %s: %w", fc.URL(), err)
+	}
+	for _, key := range savepointDirKeys {
+		if dir := config[key]; dir != "" {
+			dirs = append(dirs, dir)
+		}
+	}
+	for _, dir := range dirs {
+		if flink.PathUnder(sp.Status.Path, dir) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the path was adopted from %s and is outside the savepoint directory of the cluster at %s (%s) and the manager's --disposable-prefix list: "+
+		"the manager does not dispose it; an admin may allow its prefix with --disposable-prefix, or delete with --force to keep the data",
+		cmp.Or(from, "outside"), fc.URL(), cmp.Or(strings.Join(dirs[len(r.opts.DisposablePrefixes):], ", "), "none configured"))
+}
+
+// savepointDirKeys are the Flink settings of a cluster's default savepoint
+// directory: the current key, and the one Flink 1.x used.
+var savepointDirKeys = []string{"execution.checkpointing.savepoint-dir", "state.savepoints.dir"}
+
 // disposalPending keeps a deleted savepoint until its data can be disposed.
-func (r *SavepointReconciler) disposalPending(ctx context.Context, sp *cmfv1.Savepoint, keepTrigger string, cause error) (ctrl.Result, error) {
-	disposalFailures.Inc()
+func (r *Reconciler) disposalPending(ctx context.Context, sp *cmfv1.Savepoint, keepTrigger string, cause error) (ctrl.Result, error) {
+	metrics.DisposalFailures.Inc()
 	r.event(sp, corev1.EventTypeWarning, cmfv1.ReasonDisposalPending, "Delete", "savepoint data at %s not disposed yet, retrying: %v", sp.Status.Path, cause)
 	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		st.PendingDeletion = true
 		st.DisposalTriggerID = keepTrigger
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonDisposalPending, Message: cause.Error(), ObservedGeneration: sp.Generation})
 	})
-	return ctrl.Result{RequeueAfter: r.opts.protocol().Backoff.Wait(2)}, err
+	return ctrl.Result{RequeueAfter: r.opts.Protocol.Backoff.Wait(2)}, err
 }
 
 // maxDeletedPaths bounds a parent's record of deleted savepoint paths.
@@ -690,7 +662,7 @@ const maxDeletedPaths = 20
 // remember records on a session-mode parent that the savepoint at sp's path
 // was deleted, so that it is never adopted again from the job's checkpoint
 // history.
-func (r *SavepointReconciler) remember(ctx context.Context, sp *cmfv1.Savepoint) error {
+func (r *Reconciler) remember(ctx context.Context, sp *cmfv1.Savepoint) error {
 	if sp.Status.Path == "" {
 		return nil
 	}
@@ -712,7 +684,7 @@ func (r *SavepointReconciler) remember(ctx context.Context, sp *cmfv1.Savepoint)
 	return client.IgnoreNotFound(r.client.Status().Patch(ctx, parent, patch))
 }
 
-func (r *SavepointReconciler) removeFinalizer(ctx context.Context, sp *cmfv1.Savepoint) error {
+func (r *Reconciler) removeFinalizer(ctx context.Context, sp *cmfv1.Savepoint) error {
 	if err := r.remember(ctx, sp); err != nil {
 		return err
 	}

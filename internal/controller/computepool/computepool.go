@@ -1,9 +1,12 @@
-package controller
+// Package computepool keeps each ComputePool's status current: whether its
+// JobManager answers, and its Flink version.
+package computepool
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,32 +18,46 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
 )
 
-// computePoolReconciler keeps each ComputePool's status current: whether
+// reconciler keeps each ComputePool's status current: whether
 // its JobManager answers, and its Flink version.
-type computePoolReconciler struct {
+type reconciler struct {
 	client client.Client
-	flink  *flinkClients
+	flink  *endpoint.Clients
 	opts   Options
 }
 
-func setupComputePools(mgr ctrl.Manager, opts Options, flinks *flinkClients) error {
+// Options configure the compute pool controller.
+type Options struct {
+	// CheckInterval is how often a pool's JobManager is asked for its
+	// version.
+	CheckInterval time.Duration
+	// SkipNameValidation lets one process set the controller up more than
+	// once (tests that restart the manager).
+	SkipNameValidation bool
+}
+
+// Setup registers the compute pool controller with mgr; it reaches the
+// JobManagers through flinks.
+func Setup(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
 		Named("computepool").
 		For(&cmfv1.ComputePool{}).
-		Complete(&computePoolReconciler{client: mgr.GetClient(), flink: flinks, opts: opts})
+		Complete(&reconciler{client: mgr.GetClient(), flink: flinks, opts: opts})
 }
 
-func (r *computePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	pool := &cmfv1.ComputePool{}
 	if err := r.client.Get(ctx, req.NamespacedName, pool); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := pool.Status.DeepCopy()
 	cond := metav1.Condition{Type: cmfv1.ConditionReady, ObservedGeneration: pool.Generation}
-	fc, err := r.flink.get(pool.Spec.RestURL)
+	fc, err := r.flink.Get(pool.Namespace, pool.Spec.RestURL)
 	if err == nil {
 		var info *flink.ClusterInfo
 		if info, err = fc.Info(ctx); err == nil {
@@ -55,7 +72,7 @@ func (r *computePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if !errors.Is(err, flink.ErrUnreachable) {
 			reason = "BadAnswer"
 		}
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reason, "spec.restURL "+pool.Spec.RestURL+": "+oneLine(err)
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reason, "spec.restURL "+pool.Spec.RestURL+": "+flinkop.Message(err)
 	}
 	meta.SetStatusCondition(&pool.Status.Conditions, cond)
 	pool.Status.ObservedGeneration = pool.Generation
@@ -64,5 +81,5 @@ func (r *computePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	return ctrl.Result{RequeueAfter: r.opts.PoolCheckInterval}, nil
+	return ctrl.Result{RequeueAfter: r.opts.CheckInterval}, nil
 }

@@ -1,4 +1,6 @@
-package controller
+// Package parents keeps a finalizer on each FlinkApplication and Statement
+// while savepoints are attached to it.
+package parents
 
 import (
 	"context"
@@ -13,20 +15,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
-// parentReconciler keeps a finalizer on a FlinkApplication or Statement while
+// reconciler keeps a finalizer on a FlinkApplication or Statement while
 // savepoints are attached to it: belt and braces with the webhook's denial,
 // so that a parent deleted while the webhook was down still waits for them.
-type parentReconciler struct {
+type reconciler struct {
 	client client.Client
 	kind   cmfv1.ParentKind
 	newObj func() client.Object
 }
 
-func setupParents(mgr ctrl.Manager, opts Options) error {
-	parents := []*parentReconciler{
+// Options configure the parent controllers.
+type Options struct {
+	// SkipNameValidation lets one process set the controllers up more than
+	// once (tests that restart the manager).
+	SkipNameValidation bool
+}
+
+// Setup registers one parent controller per parent kind with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	parents := []*reconciler{
 		{client: mgr.GetClient(), kind: cmfv1.ParentApplication, newObj: func() client.Object { return &cmfv1.FlinkApplication{} }},
 		{client: mgr.GetClient(), kind: cmfv1.ParentStatement, newObj: func() client.Object { return &cmfv1.Statement{} }},
 	}
@@ -51,7 +62,7 @@ func setupParents(mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-func (p *parentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (p *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	parent := p.newObj()
 	if err := p.client.Get(ctx, req.NamespacedName, parent); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -71,7 +82,7 @@ func (p *parentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	default:
 		return ctrl.Result{}, nil
 	}
-	err := patchMeta(ctx, p.client, parent, change)
+	err := patch.Meta(ctx, p.client, parent, change)
 	if apierrors.IsConflict(err) {
 		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 	}

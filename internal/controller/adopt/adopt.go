@@ -1,4 +1,7 @@
-package controller
+// Package adopt records as Savepoints the savepoints taken for a parent
+// outside a Savepoint resource, once each, and tells which paths a parent's
+// Savepoints already hold.
+package adopt
 
 import (
 	"context"
@@ -16,10 +19,28 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 )
 
-// adoption is a savepoint taken for a parent outside a Savepoint resource:
+// Where an adopted savepoint was found (its AdoptedFromAnnotation), when its
+// path is what the parent's own JobManager answered the manager.
+const (
+	// FromStop: the savepoint of the manager's stop-with-savepoint.
+	FromStop = "stop-with-savepoint"
+	// FromCheckpointHistory: a savepoint in the checkpoint history of the
+	// job the manager submitted.
+	FromCheckpointHistory = "checkpoint-history"
+)
+
+// ReportedByJobManager says whether a savepoint adopted from from has a path
+// that the JobManager the manager runs the job on reported, as opposed to
+// one read from an object users can write (a FlinkStateSnapshot, a
+// FlinkDeployment's status).
+func ReportedByJobManager(from string) bool {
+	return from == FromStop || from == FromCheckpointHistory
+}
+
+// Adoption is a savepoint taken for a parent outside a Savepoint resource:
 // by the manager's own suspend or upgrade, by the Flink Kubernetes Operator,
 // or by hand through Flink's REST API or CLI.
-type adoption struct {
+type Adoption struct {
 	Namespace string
 	Kind      cmfv1.ParentKind
 	Parent    string
@@ -33,10 +54,10 @@ type adoption struct {
 	Format cmfv1.FormatType
 }
 
-// adoptedName is the Savepoint name of an adoption: the same savepoint
+// Name is the Savepoint name of an Adoption: the same savepoint
 // always gets the same name, so that adopting twice (after a crash, by two
 // replicas) creates one Savepoint.
-func adoptedName(parent string, origin cmfv1.SavepointOrigin, path string) string {
+func Name(parent string, origin cmfv1.SavepointOrigin, path string) string {
 	sum := sha256.Sum256([]byte(flink.NormalizePath(path)))
 	suffix := "-" + strings.ToLower(string(origin)) + "-" + hex.EncodeToString(sum[:])[:10]
 	const maxName = 253
@@ -46,12 +67,12 @@ func adoptedName(parent string, origin cmfv1.SavepointOrigin, path string) strin
 	return parent + suffix
 }
 
-// adopt makes the Savepoint for a, once: it returns the name of the
+// Savepoint makes the Savepoint for a, once: it returns the name of the
 // Savepoint that holds a.Path, created now or already there (adopted before,
 // or a Savepoint of the parent that completed at that path), and whether it
 // was created now. The Savepoint is attached to its parent like any other:
 // an explicit delete disposes its data, a detach keeps it.
-func adopt(ctx context.Context, c client.Client, a adoption) (string, bool, error) {
+func Savepoint(ctx context.Context, c client.Client, a Adoption) (string, bool, error) {
 	var list cmfv1.SavepointList
 	if err := c.List(ctx, &list, client.InNamespace(a.Namespace), client.MatchingFields{index.Parent: index.ParentKey(a.Kind, a.Parent)}); err != nil {
 		return "", false, err
@@ -65,7 +86,7 @@ func adopt(ctx context.Context, c client.Client, a adoption) (string, bool, erro
 	sp := &cmfv1.Savepoint{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: a.Namespace,
-			Name:      adoptedName(a.Parent, a.Origin, a.Path),
+			Name:      Name(a.Parent, a.Origin, a.Path),
 			Annotations: map[string]string{
 				cmfv1.AdoptedPathAnnotation:   a.Path,
 				cmfv1.AdoptedOriginAnnotation: string(a.Origin),

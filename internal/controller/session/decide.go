@@ -1,4 +1,4 @@
-package controller
+package session
 
 // A session-mode reconcile is observe → decide → act. observe gathers the
 // facts (the parent's spec and record, its ComputePool, Flink's answers);
