@@ -1,5 +1,7 @@
 package session
 
+import "github.com/kubectl-savepoint/kubectl-savepoint/flink"
+
 // A session-mode reconcile is observe → decide → act. observe gathers the
 // facts (the parent's spec and record, its ComputePool, Flink's answers);
 // decide, a pure function of those facts, picks the one step to take; act
@@ -158,7 +160,7 @@ func decide(f facts) step {
 		}
 		return stepResubmit
 	}
-	alive := state != "" && !jobTerminal(state)
+	alive := state != "" && !flink.JobEnded(state)
 	if !f.running {
 		if alive {
 			return stepSuspend

@@ -12,6 +12,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
 )
 
 // specHash identifies the parts of a spec that shape a job.
@@ -221,7 +222,7 @@ func (r *reconciler) runSQL(ctx context.Context, p *sessionParent, stmt *cmfv1.S
 	defer func() { _ = gw.CloseSession(context.WithoutCancel(ctx), session) }()
 	for i, s := range statements[:len(statements)-1] {
 		if _, err := gw.Run(ctx, session, s, nil); err != nil {
-			return fmt.Errorf("spec.statement, statement %d (%s): %s", i+1, abbreviate(s), oneLine(err))
+			return fmt.Errorf("spec.statement, statement %d (%s): %s", i+1, abbreviate(s), flinkop.Message(err))
 		}
 	}
 	config := map[string]string{
@@ -241,7 +242,7 @@ func (r *reconciler) runSQL(ctx context.Context, p *sessionParent, stmt *cmfv1.S
 		if errors.Is(err, flink.ErrUnreachable) {
 			return err
 		}
-		return fmt.Errorf("spec.statement (%s): %s", abbreviate(last), oneLine(err))
+		return fmt.Errorf("spec.statement (%s): %s", abbreviate(last), flinkop.Message(err))
 	}
 	if result.JobID == "" {
 		return fmt.Errorf("spec.statement: its last statement (%s) started no job: a Statement runs one INSERT INTO … SELECT … (or EXECUTE STATEMENT SET)", abbreviate(last))

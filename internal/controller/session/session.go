@@ -389,7 +389,7 @@ func (r *reconciler) takeOver(ctx context.Context, p *sessionParent, o *observat
 	case errors.Is(err, flink.ErrUnreachable):
 		return false, err
 	case err != nil:
-		why = "cannot be read at " + o.restURL + ": " + oneLine(err)
+		why = "cannot be read at " + o.restURL + ": " + flinkop.Message(err)
 	case flink.JobEnded(state):
 		why = "ended (" + state + ") at " + o.restURL
 	default:
@@ -403,7 +403,7 @@ func (r *reconciler) takeOver(ctx context.Context, p *sessionParent, o *observat
 // act takes the step decided.
 func (r *reconciler) act(ctx context.Context, p *sessionParent, o *observation, s step) (ctrl.Result, error) {
 	if o.oldEndpointErr != nil {
-		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", o.deployedURL, o.restURL, o.deployedURL, oneLine(o.oldEndpointErr), p.job.JobID)
+		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "OldEndpointGone", "Deploy", "the job's endpoint changed from %s to %s, and %s does not answer (%s): job %s is taken as lost with it; if it still runs there, cancel it by hand", o.deployedURL, o.restURL, o.deployedURL, flinkop.Message(o.oldEndpointErr), p.job.JobID)
 	}
 	if o.deploys > 0 && !o.submitted && o.jobState != "" {
 		p.session().Submitted = true // Flink knows the job: it was submitted
@@ -418,7 +418,7 @@ func (r *reconciler) act(ctx context.Context, p *sessionParent, o *observation, 
 		return ctrl.Result{}, r.dropFinalizer(ctx, p)
 	case stepWaitForPool:
 		msg := fmt.Sprintf("spec.computePoolName %q: no ComputePool %s in namespace %s yet: create it (kubectl get computepools) or name an existing one", p.pool, p.pool, p.obj.GetNamespace())
-		if p.job.JobID != "" && o.deployedURL != "" && !jobTerminal(p.job.State) {
+		if p.job.JobID != "" && o.deployedURL != "" && !flink.JobEnded(p.job.State) {
 			msg = fmt.Sprintf("ComputePool %s was deleted; job %s keeps running at %s: recreate the pool to manage it again, or delete this %s to stop it", p.pool, p.job.JobID, o.deployedURL, p.kind)
 		}
 		return ctrl.Result{}, r.update(ctx, p, func() {
@@ -522,9 +522,6 @@ func (r *reconciler) stale(ctx context.Context, p *sessionParent) (bool, error) 
 	return live.GetResourceVersion() != p.obj.GetResourceVersion(), nil
 }
 
-// jobTerminal reports whether a Flink job state is final.
-func jobTerminal(state string) bool { return flink.JobEnded(state) }
-
 // newDeploy records the next deploy (its job ID and the savepoint it starts
 // from) and then submits it.
 func (r *reconciler) newDeploy(ctx context.Context, p *sessionParent, pool *cmfv1.ComputePool, fc *flink.Client, restURL string) (ctrl.Result, error) {
@@ -587,7 +584,7 @@ func (r *reconciler) submit(ctx context.Context, p *sessionParent, pool *cmfv1.C
 	case errors.As(err, &cacheErr):
 		return r.jarCacheUnavailable(ctx, p, cacheErr)
 	default:
-		msg := oneLine(err)
+		msg := flinkop.Message(err)
 		r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonDeployFailed, "Deploy", "job %s: %s", jobID, msg)
 		return ctrl.Result{}, r.update(ctx, p, func() {
 			p.session().Submitted = true
@@ -857,7 +854,7 @@ func (r *reconciler) stopDone(ctx context.Context, p *sessionParent, path string
 func (r *reconciler) stopFailed(ctx context.Context, p *sessionParent, cause error) (ctrl.Result, error) {
 	failures := p.session().StopFailures + 1
 	wait := r.opts.Protocol.Backoff.Wait(failures)
-	msg := oneLine(cause)
+	msg := flinkop.Message(cause)
 	job := p.session().Stop.JobID
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonStopFailed, "Stop", "stop of job %s with a savepoint failed (attempt %d), trying again in %s: %s", job, failures, wait, msg)
 	return ctrl.Result{RequeueAfter: wait}, r.update(ctx, p, func() {
@@ -912,7 +909,7 @@ func (r *reconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.C
 		switch {
 		case errors.Is(err, flink.ErrJobNotFound):
 		case err != nil:
-			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, oneLine(err), cmfv1.ForceDeleteAnnotation)
+			r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, "CancelPending", "Delete", "cannot cancel job %s yet: %v; annotate %s=true to delete without cancelling", id, flinkop.Message(err), cmfv1.ForceDeleteAnnotation)
 			return r.unreachable(ctx, p, err)
 		case state == "CANCELLING":
 			// Cancelled already. The finalizer goes once the job has ended:
@@ -920,7 +917,7 @@ func (r *reconciler) finalize(ctx context.Context, p *sessionParent, fc *flink.C
 			// Flink does not finish stays in sight (force-delete is the way
 			// out).
 			return ctrl.Result{RequeueAfter: r.opts.Protocol.PollMin}, nil
-		case !jobTerminal(state):
+		case !flink.JobEnded(state):
 			why, err := r.retain.BulkDeletion(ctx, p.obj.GetNamespace(), p.obj.GetDeletionTimestamp())
 			if err != nil {
 				return ctrl.Result{}, err
@@ -950,7 +947,7 @@ func (r *reconciler) dropFinalizer(ctx context.Context, p *sessionParent) error 
 // unreachable records that the pool's JobManager did not answer and tries
 // again later; nothing was decided.
 func (r *reconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
-	msg := oneLine(err)
+	msg := flinkop.Message(err)
 	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, r.update(ctx, p, func() {
 		r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	})
@@ -960,7 +957,7 @@ func (r *reconciler) unreachable(ctx context.Context, p *sessionParent, err erro
 // deploy stays recorded, not failed, and is sent again (same job ID) once
 // the manager can, e.g. after its Deployment is fixed; the spec is fine.
 func (r *reconciler) jarCacheUnavailable(ctx context.Context, p *sessionParent, err *jarCacheError) (ctrl.Result, error) {
-	msg := oneLine(err)
+	msg := flinkop.Message(err)
 	r.events.Eventf(p.obj, nil, corev1.EventTypeWarning, cmfv1.ReasonJarCacheUnavailable, "Deploy", "job %s: %s", p.job.JobID, msg)
 	return ctrl.Result{RequeueAfter: r.opts.PollInterval}, r.update(ctx, p, func() {
 		p.setError(msg)
@@ -991,7 +988,3 @@ func (r *reconciler) update(ctx context.Context, p *sessionParent, change func()
 	}
 	return r.client.Status().Update(ctx, p.obj)
 }
-
-// oneLine is an error's message for a condition: its first line, with
-// Flink's root cause when there is one (flinkop.Message).
-func oneLine(err error) string { return flinkop.Message(err) }
