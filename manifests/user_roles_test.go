@@ -45,9 +45,9 @@ func TestUserRoles(t *testing.T) {
 	require.NoError(t, err, errOut)
 	env.WaitForAggregation(t)
 
-	viewer := grants{"savepoints": read, "flinkapplications": read, "statements": read, "computepools": read}
-	editor := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": read}
-	poolAdmin := grants{"savepoints": write, "flinkapplications": write, "statements": write, "computepools": write}
+	viewer := grants{"savepoints": read, "savepointpolicies": read, "flinkapplications": read, "statements": read, "computepools": read}
+	editor := grants{"savepoints": write, "savepointpolicies": write, "flinkapplications": write, "statements": write, "computepools": read}
+	poolAdmin := grants{"savepoints": write, "savepointpolicies": write, "flinkapplications": write, "statements": write, "computepools": write}
 	ns, other := env.Namespace(t), env.Namespace(t)
 	resources := servedResources(t, env)
 	for _, tc := range []struct {

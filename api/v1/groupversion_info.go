@@ -29,6 +29,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&FlinkApplication{}, &FlinkApplicationList{},
 		&Statement{}, &StatementList{},
 		&ComputePool{}, &ComputePoolList{},
+		&SavepointPolicy{}, &SavepointPolicyList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

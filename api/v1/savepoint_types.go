@@ -43,7 +43,8 @@ const (
 	OriginUpgrade SavepointOrigin = "UPGRADE"
 	// OriginSuspend: taken when the parent's job was suspended or stopped, then adopted.
 	OriginSuspend SavepointOrigin = "SUSPEND"
-	// OriginPeriodic: taken on a schedule by the Flink Kubernetes Operator, then adopted.
+	// OriginPeriodic: taken on a schedule, by a SavepointPolicy or by the
+	// Flink Kubernetes Operator (then adopted).
 	OriginPeriodic SavepointOrigin = "PERIODIC"
 	// OriginImported: registered from an existing path.
 	OriginImported SavepointOrigin = "IMPORTED"
@@ -74,22 +75,25 @@ type SavepointSpec struct {
 	Statement string `json:"statement,omitempty"`
 
 	// path is the directory the savepoint is written below, e.g.
-	// s3://my-bucket/custom-path/. When empty, the Flink cluster's
-	// execution.checkpointing.savepoint-dir is used.
+	// s3://my-bucket/custom-path/. When left out: the namespace default
+	// SavepointPolicy's template path, else the Flink cluster's
+	// execution.checkpointing.savepoint-dir.
 	// +optional
 	Path string `json:"path,omitempty"`
 
 	// formatType is the savepoint format: CANONICAL (portable across state
 	// backends) or NATIVE (the state backend's own, faster). A job whose state
 	// backend supports only NATIVE (ForSt, async state) cannot take CANONICAL.
+	// When left out: the namespace default SavepointPolicy's template, else
+	// CANONICAL (filled in at admission; the controller reads empty as CANONICAL).
 	// +optional
-	// +kubebuilder:default=CANONICAL
 	FormatType FormatType `json:"formatType,omitempty"`
 
 	// backoffLimit is how many times a failed savepoint is retried: -1 retries
-	// until it succeeds or is abandoned, 0 never retries.
+	// until it succeeds or is abandoned, 0 never retries. When left out: the
+	// namespace default SavepointPolicy's template, else -1 (filled in at
+	// admission; the controller reads a missing value as -1).
 	// +optional
-	// +kubebuilder:default=-1
 	// +kubebuilder:validation:Minimum=-1
 	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
 }
