@@ -107,8 +107,8 @@ func TestBlackout(t *testing.T) {
 	hour := metav1.Duration{Duration: time.Hour}
 	p := plan(t, cmfv1.SavepointPolicySpec{Schedule: "@hourly", BlackoutWindows: []cmfv1.BlackoutWindow{
 		{Schedule: "0 9 * * 1-5", Duration: metav1.Duration{Duration: 8 * time.Hour}, TimeZone: "Europe/Berlin"}, // office hours
-		{Schedule: "0 17 * * 1-5", Duration: hour, TimeZone: "Europe/Berlin"},                                   // touches the first
-		{Schedule: "30 20 * * *", Duration: hour},                                                                 // UTC
+		{Schedule: "0 17 * * 1-5", Duration: hour, TimeZone: "Europe/Berlin"},                                    // touches the first
+		{Schedule: "30 20 * * *", Duration: hour},                                                                // UTC
 	}})
 	for _, tc := range []struct {
 		name, at string
