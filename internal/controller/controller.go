@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/operator"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/parents"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/policy"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/retention"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/savepoint"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/session"
@@ -158,6 +159,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if err := operator.Setup(mgr, operator.Options{SkipNameValidation: skip}); err != nil {
+		return err
+	}
+	if err := policy.Setup(mgr, policy.Options{Now: opts.Now, SkipNameValidation: skip}); err != nil {
 		return err
 	}
 	return mgr.Add(&metrics.StateGauge{Client: mgr.GetClient(), Interval: 15 * time.Second})

@@ -7,6 +7,8 @@ package controller
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepoints/finalizers,verbs=update
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepointpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cmf.confluent.io,resources=savepointpolicies/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=detachedsavepoints,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=cmf.confluent.io,resources=detachedsavepoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get

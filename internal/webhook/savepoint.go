@@ -27,9 +27,11 @@ import (
 // dispose finalizer. Nothing else changes.
 type savepointDefaulter struct {
 	now func() time.Time
+	// policies reads the namespace's SavepointPolicies (the cache).
+	policies client.Reader
 }
 
-func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) admission.Response {
+func (d *savepointDefaulter) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if req.Operation != admissionv1.Create {
 		return admission.Allowed("")
 	}
@@ -40,6 +42,29 @@ func (d *savepointDefaulter) Handle(_ context.Context, req admission.Request) ad
 	original, err := json.Marshal(&sp)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	// The namespace default policy's template first, then the global
+	// defaults. The CRD has no schema defaults for these fields, so that
+	// what a user left out is still empty here; the controller reads empty
+	// as the global defaults should this webhook not run.
+	if sp.Annotations[cmfv1.AdoptedPathAnnotation] == "" && d.policies != nil {
+		def, err := namespaceDefault(ctx, d.policies, req.Namespace)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if def != nil && def.Spec.Template != nil {
+			t := def.Spec.Template
+			if sp.Spec.FormatType == "" {
+				sp.Spec.FormatType = t.FormatType
+			}
+			if sp.Spec.Path == "" {
+				sp.Spec.Path = t.Path
+			}
+			if sp.Spec.BackoffLimit == nil && t.BackoffLimit != nil {
+				limit := *t.BackoffLimit
+				sp.Spec.BackoffLimit = &limit
+			}
+		}
 	}
 	if sp.Spec.FormatType == "" {
 		sp.Spec.FormatType = cmfv1.FormatCanonical
@@ -196,6 +221,10 @@ var managerOnlyAnnotations = []struct {
 	// remove a savepoint without disposal, past the delete permission and
 	// the rule that a Statement's savepoints cannot be detached; removed,
 	// a detached savepoint's data would be disposed.
+	// With them, a manual savepoint would pass for a scheduled one, which
+	// a policy's retention deletes.
+	{cmfv1.ScheduledTimeAnnotation, "when a SavepointPolicy takes a savepoint: remove it; to take one as a policy would, run the policy (kubectl savepoint policy run POLICY)"},
+	{cmfv1.RunRequestAnnotation, "when a SavepointPolicy takes a savepoint: remove it; to take one as a policy would, run the policy (kubectl savepoint policy run POLICY)"},
 	{cmfv1.DetachedAsAnnotation, "when it completes a detach: remove it; to keep the data, detach the savepoint (kubectl savepoint detach NAME; an application's only) or delete it with --force (kubectl savepoint delete NAME --force)"},
 }
 

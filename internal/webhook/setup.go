@@ -24,6 +24,7 @@ const (
 	ValidateDetachedPath        = "/validate-cmf-confluent-io-v1-detachedsavepoint"
 	ValidateParentPath          = "/validate-cmf-confluent-io-v1-parent"
 	ValidateComputePoolPath     = "/validate-cmf-confluent-io-v1-computepool"
+	ValidatePolicyPath          = "/validate-cmf-confluent-io-v1-savepointpolicy"
 	defaultClaimGrace           = 2 * time.Minute
 	defaultClaimSweepInterval   = 5 * time.Minute
 	maxSavepointsListedInDenial = 10
@@ -41,6 +42,7 @@ const (
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-savepoint,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create;update;delete,versions=v1,name=vsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create;update;delete,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-computepool,mutating=false,failurePolicy=ignore,sideEffects=None,groups=cmf.confluent.io,resources=computepools,verbs=create;update,versions=v1,name=vcomputepool.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
+// +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-savepointpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepointpolicies,verbs=create;update,versions=v1,name=vsavepointpolicy.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-parent,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=flinkapplications;statements,verbs=create;update;delete,versions=v1,name=vparent.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 
 // Options configure the webhook.
@@ -91,11 +93,12 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 	access := &access{client: mgr.GetClient()}
 	decoder := admission.NewDecoder(mgr.GetScheme())
 	return map[string]admission.Handler{
-		MutateSavepointPath:     &savepointDefaulter{now: opts.Now},
+		MutateSavepointPath:     &savepointDefaulter{now: opts.Now, policies: mgr.GetClient()},
 		ValidateSavepointPath:   &savepointValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
 		ValidateDetachedPath:    &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
 		ValidateParentPath:      &parentValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser, endpoints: opts.Endpoints},
 		ValidateComputePoolPath: &computePoolValidator{decoder: decoder, endpoints: opts.Endpoints},
+		ValidatePolicyPath:      &policyValidator{decoder: decoder, access: access, managerUser: opts.ManagerUser},
 	}, claims
 }
 

@@ -34,6 +34,29 @@ var (
 		Name: "savepoint_manager_flink_rest_errors_total",
 		Help: "Failed JobManager REST calls by operation.",
 	}, []string{"operation"})
+
+	// LastSuccess is the number to alert on: when each parent covered by a
+	// SavepointPolicy last got a savepoint it can be restored from.
+	LastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "savepoint_last_success_timestamp_seconds",
+		Help: "Unix time of the newest COMPLETED savepoint of each parent covered by a SavepointPolicy.",
+	}, []string{"namespace", "kind", "parent"})
+	PolicyInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "savepoint_manager_policy_interval_seconds",
+		Help: "The time between a covered parent's last and next scheduled savepoint.",
+	}, []string{"namespace", "kind", "parent", "policy"})
+	PolicyRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "savepoint_manager_policy_runs_total",
+		Help: "Savepoints taken by SavepointPolicies (scheduled runs and run requests).",
+	}, []string{"namespace", "policy"})
+	PolicySkips = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "savepoint_manager_policy_skips_total",
+		Help: "Scheduled runs that took no savepoint, by reason: Blackout, InFlight, NotRunning, MissedDeadline.",
+	}, []string{"namespace", "policy", "reason"})
+	PolicyRetentionDeletions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "savepoint_manager_policy_retention_deletions_total",
+		Help: "Savepoints deleted by SavepointPolicies' retention (their data disposed through the normal delete).",
+	}, []string{"namespace", "policy"})
 )
 
 // CountRESTError counts the JobManager REST call that an outcome of the
@@ -45,7 +68,8 @@ func CountRESTError(o flinkop.Outcome) {
 }
 
 func init() {
-	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors)
+	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors,
+		LastSuccess, PolicyInterval, PolicyRuns, PolicySkips, PolicyRetentionDeletions)
 }
 
 // StateGauge refreshes savepointsByState from the cache.

@@ -141,6 +141,10 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			st.State = cmfv1.StateTriggerPending
 			if st.Origin == "" {
 				st.Origin = cmfv1.OriginManual
+				// Only the manager sets it, for a SavepointPolicy's run.
+				if sp.Annotations[cmfv1.ScheduledTimeAnnotation] != "" {
+					st.Origin = cmfv1.OriginPeriodic
+				}
 			}
 		})
 	case cmfv1.StateTriggerPending:
