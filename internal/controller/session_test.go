@@ -89,10 +89,7 @@ func TestSessionMode(t *testing.T) {
 }
 
 func (s *sessionSuite) startController() {
-	opts := sessionOptions
-	opts.JarCacheDir = filepath.Join(s.jarCacheBlocker, "jars")
-	opts.JarDir = filepath.Dir(s.flink.JarPath)
-	s.stopCtl = startControllers(s.t, s.env, opts)
+	s.stopCtl = startControllers(s.t, s.env, s.controllerOptions())
 }
 
 func (s *sessionSuite) testApplication(t *testing.T) {
