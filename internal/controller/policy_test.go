@@ -74,7 +74,7 @@ func (s *sessionSuite) testPolicyRetention(t *testing.T) {
 	assert.NotEmpty(t, first.Annotations[cmfv1.ScheduledTimeAnnotation])
 	s.application(t, ns, "replay", func(a *cmfv1.FlinkApplication) {
 		a.Spec.Job.State = cmfv1.JobSuspended
-		a.Spec.Job.StartFromSavepoint = &cmfv1.StartFromSavepoint{SavepointName: first.Name}
+		a.Spec.Job.InitialSavepointPath = first.Status.Path
 	})
 
 	got := s.waitPolicy(t, policy, "5 runs of orders and 3 of clicks, with deletions", func(p *cmfv1.SavepointPolicy) bool {

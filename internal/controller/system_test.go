@@ -25,7 +25,7 @@ import (
 // startWebhookPlane starts a control plane whose webhook is served by a
 // manager of its own, up for the whole test: tests crash and restart the
 // controllers, never admission.
-func startWebhookPlane(t *testing.T, opts controlplane.Options) *controlplane.Env {
+func startWebhookPlane(t testing.TB, opts controlplane.Options) *controlplane.Env {
 	t.Helper()
 	env := controlplane.Start(t, opts)
 	require.NoError(t, env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "savepoint-system"}}))

@@ -63,7 +63,7 @@ func (v *policyValidator) Handle(ctx context.Context, req admission.Request) adm
 			if !ok {
 				what := fmt.Sprintf("%s %s", target.kind, target.name)
 				if target.name == "" {
-					what = "every " + target.kind.Noun() + " of the namespace (it has a selector or covers the namespace)"
+					what = "every " + string(target.kind) + " of the namespace (it has a selector or covers the namespace)"
 				}
 				return admission.Denied(fmt.Sprintf("SavepointPolicy %s: %s, which needs %s on %s: user %q may not; ask for %s on %s in namespace %s, or name only parents you may %s in spec.parents",
 					p.Name, need.why, need.verb, what, req.UserInfo.Username, need.verb, target.kind.Resource(), req.Namespace, need.verb))

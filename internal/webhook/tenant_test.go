@@ -90,6 +90,7 @@ func TestTenants(t *testing.T) {
 	t.Run("a user allowed FlinkApplications but not FlinkDeployments gets no FlinkDeployment", s.testOperatorMode)
 	t.Run("the URLs the manager calls are capped in length", s.testURLLengths)
 	t.Run("team-b cannot point a pool or a parent at team-a's cluster or at cloud metadata", s.testEndpoints)
+	t.Run("a SavepointPolicy needs its author's rights over what it covers", s.testPolicies)
 }
 
 // tenantEndpoints: the admin's list here. Each namespace reaches its own

@@ -283,6 +283,8 @@ func (r *Reconciler) scheduled(ctx context.Context, policy *cmfv1.SavepointPolic
 	}
 	for reason, n := range d.Missed {
 		metrics.PolicySkips.WithLabelValues(policy.Namespace, policy.Name, reason).Add(float64(n))
+		r.events.Eventf(policy, nil, corev1.EventTypeNormal, "Skipped", "Schedule", "%s %s: %d run(s) before %s took no savepoint: %s",
+			kind, name, n, d.Slot.UTC().Format(time.RFC3339), missedWhy(reason))
 	}
 	schedule.AddMissed(&st.Skipped, d.Missed)
 	if !d.Last.IsZero() {
@@ -310,6 +312,17 @@ func skipWhy(reason, inFlight string) string {
 		return "the job was not RUNNING before spec.startingDeadline"
 	}
 	return "it was missed by more than spec.startingDeadline"
+}
+
+// missedWhy says in words why runs overtaken by a later one took none.
+func missedWhy(reason string) string {
+	switch reason {
+	case schedule.ReasonBlackout:
+		return "a blackout window held them"
+	case schedule.ReasonNotRunning:
+		return "the job was not RUNNING"
+	}
+	return "they were missed (the manager was not running), and only the latest run is caught up"
 }
 
 // runRequested takes the savepoint a run request asks for, once.
