@@ -67,8 +67,11 @@ func testDefaults(t *testing.T, env *controlplane.Env) {
 
 	var sp cmfv1.Savepoint
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "minimal"}, &sp))
-	assert.Equal(t, cmfv1.FormatCanonical, sp.Spec.FormatType)
-	assert.Equal(t, ptr.To(cmfv1.DefaultBackoffLimit), sp.Spec.BackoffLimit)
+	// No schema defaults here: the webhook must see what was left out, to
+	// give it the namespace default policy's template (internal/webhook);
+	// the controller reads what is still empty as CANONICAL and -1.
+	assert.Empty(t, sp.Spec.FormatType, "formatType left out stays out at the API server")
+	assert.Nil(t, sp.Spec.BackoffLimit, "backoffLimit left out stays out at the API server")
 
 	app := &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders"},
@@ -367,6 +370,8 @@ func testExplain(t *testing.T, env *controlplane.Env) {
 		{"flinkapplication.spec.job.startFromSavepoint", "exactly one of"},
 		{"statement.spec.stopped", "stops the job with a savepoint"},
 		{"computepool.spec.restURL", "JobManager REST endpoint"},
+		{"savepointpolicy.spec.jitter", "its own fixed offset below jitter"},
+		{"savepointpolicy.spec.retention", "a policy never deletes a MANUAL or"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {

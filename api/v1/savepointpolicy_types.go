@@ -168,7 +168,10 @@ type SavepointPolicySpec struct {
 	// +optional
 	Template *SavepointTemplate `json:"template,omitempty"`
 
-	// retention deletes the older savepoints of covered parents.
+	// retention deletes the older savepoints of covered parents, disposing
+	// their data. Whatever it says, a policy never deletes a MANUAL or
+	// IMPORTED savepoint, a DetachedSavepoint, a savepoint in flight, the
+	// newest COMPLETED savepoint of a parent, or a restore point.
 	// +optional
 	Retention *Retention `json:"retention,omitempty"`
 }
