@@ -164,7 +164,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		policy.Status = *st
 		if err := r.client.Status().Update(ctx, &policy); err != nil {
 			if apierrors.IsConflict(err) {
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 			}
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
