@@ -31,6 +31,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -198,7 +199,7 @@ func run(dir, managerBinary string) error {
 		return err
 	}
 
-	step("creating FlinkApplication demo and Statement demo-sql; the manager runs their jobs")
+	step("creating FlinkApplication demo, Statement demo-sql and SavepointPolicy hourly; the manager runs their jobs")
 	if err := demoParents(ctx, c, cluster); err != nil {
 		return err
 	}
@@ -345,6 +346,17 @@ func demoParents(ctx context.Context, c client.Client, cluster *flinkharness.Clu
 		return nil
 	}); err != nil {
 		return fmt.Errorf("statement: %w", err)
+	}
+	// The namespace's default SavepointPolicy: a savepoint of each demo job
+	// every hour, spread over 5 minutes, the newest 5 of them kept.
+	policy := &cmfv1.SavepointPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "hourly"}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, c, policy, func() error {
+		policy.Spec.Schedule = "@hourly"
+		policy.Spec.Jitter = &metav1.Duration{Duration: 5 * time.Minute}
+		policy.Spec.Retention = &cmfv1.Retention{KeepLast: ptr.To[int32](5)}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("savepoint policy: %w", err)
 	}
 	return nil
 }
