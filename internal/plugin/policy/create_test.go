@@ -91,9 +91,9 @@ func TestCreate(t *testing.T) {
 		wantErrOut   string
 		wantSpec     *cmfv1.SavepointPolicySpec // of the policy created; nil: none
 	}{{
-		name:     "named parents, every schedule flag",
-		args:     []string{"nightly", "-a", "orders", "--application", "payments", "-s", "clicks", "--schedule", "0 2 * * *", "--time-zone", "Europe/Berlin", "--jitter", "10m", "--starting-deadline", "1h", "--blackout", "0 9 * * 1-5/8h", "--blackout", "*/30 * * * 6/5m"},
-		wantOut:  "savepointpolicy/nightly created\n",
+		name:    "named parents, every schedule flag",
+		args:    []string{"nightly", "-a", "orders", "--application", "payments", "-s", "clicks", "--schedule", "0 2 * * *", "--time-zone", "Europe/Berlin", "--jitter", "10m", "--starting-deadline", "1h", "--blackout", "0 9 * * 1-5/8h", "--blackout", "*/30 * * * 6/5m"},
+		wantOut: "savepointpolicy/nightly created\n",
 		wantSpec: &cmfv1.SavepointPolicySpec{
 			Parents:  &cmfv1.PolicyParents{Applications: []string{"orders", "payments"}, Statements: []string{"clicks"}},
 			Schedule: "0 2 * * *", TimeZone: "Europe/Berlin", Jitter: dur(10 * time.Minute), StartingDeadline: dur(time.Hour),

@@ -53,7 +53,7 @@ skipped by reason and the savepoints retention deleted; the next 5 runs of
 each parent with its jitter and the blackout windows applied (assuming its
 job runs); the conditions (Conflict: another policy is as specific for a
 parent) and events.`,
-		Example: `  kubectl savepoint policy describe nightly`,
+		Example:           `  kubectl savepoint policy describe nightly`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cmdutil.CompletePolicies(f),
 		RunE:              cmdutil.RunE(f, o),
