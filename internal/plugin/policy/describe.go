@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -107,14 +108,16 @@ func Describe(out io.Writer, p *cmfv1.SavepointPolicy, events []eventsv1.Event, 
 		line("Schedule", "<none>: no savepoints are scheduled; the policy keeps its retention and template")
 	case planErr != nil:
 		line("Schedule", fmt.Sprintf("%s (invalid: %v)", p.Spec.Schedule, planErr))
+	case strings.HasPrefix(p.Spec.Schedule, "@every"):
+		line("Schedule", p.Spec.Schedule+", counted from each parent's last scheduled run")
 	default:
 		line("Schedule", fmt.Sprintf("%s in %s", p.Spec.Schedule, orDefault(p.Spec.TimeZone, "UTC")))
 	}
 	if j := p.Spec.Jitter; j != nil && j.Duration > 0 {
-		line("Jitter", fmt.Sprintf("each parent at its own fixed offset within %s after the scheduled time", j.Duration))
+		line("Jitter", fmt.Sprintf("each parent at its own fixed offset within %s after the scheduled time", short(j.Duration)))
 	}
 	if d := p.Spec.StartingDeadline; d != nil {
-		line("Starting deadline", fmt.Sprintf("%s: a run that cannot start within %s of its time is skipped", d.Duration, d.Duration))
+		line("Starting deadline", fmt.Sprintf("%s: a run that cannot start within %s of its time is skipped", short(d.Duration), short(d.Duration)))
 	} else if p.Spec.Schedule != "" {
 		line("Starting deadline", "<none>: one missed run is taken late")
 	}
@@ -123,7 +126,7 @@ func Describe(out io.Writer, p *cmfv1.SavepointPolicy, events []eventsv1.Event, 
 		if i == 0 {
 			key = "Blackout windows"
 		}
-		cmdutil.Fprintf(w, "%s\t%s for %s (%s)\n", keyed(key), b.Schedule, b.Duration.Duration, orDefault(b.TimeZone, orDefault(p.Spec.TimeZone, "UTC")))
+		cmdutil.Fprintf(w, "%s\t%s for %s (%s)\n", keyed(key), b.Schedule, short(b.Duration.Duration), orDefault(b.TimeZone, orDefault(p.Spec.TimeZone, "UTC")))
 	}
 	if p.Spec.Suspend {
 		line("Suspended", "yes: no savepoints are scheduled (retention still runs); resume with kubectl savepoint policy resume "+p.Name)
@@ -152,7 +155,7 @@ func Describe(out io.Writer, p *cmfv1.SavepointPolicy, events []eventsv1.Event, 
 		if plan != nil && !p.Spec.Suspend {
 			// The schedule's own times, before any parent's jitter.
 			cmdutil.Fprintf(out, "Next scheduled times:\n")
-			writeRuns(out, "  ", projectRuns(plan, 0, now, nextRuns), at, now)
+			writeRuns(out, "  ", projectRuns(plan, p.CreationTimestamp.Time, 0, now, nextRuns), at, now)
 		}
 	}
 	for i := range p.Status.Parents {
@@ -190,7 +193,11 @@ func Describe(out io.Writer, p *cmfv1.SavepointPolicy, events []eventsv1.Event, 
 			cmdutil.Fprintf(out, "    Next runs: none while suspended\n")
 		default:
 			cmdutil.Fprintf(out, "    Next runs:\n")
-			writeRuns(out, "      ", projectRuns(plan, plan.Offset(p.Namespace, p.Name, ps.Kind, ps.Name), now, nextRuns), at, now)
+			last := p.CreationTimestamp.Time
+			if ps.LastScheduleTime != nil {
+				last = ps.LastScheduleTime.Time
+			}
+			writeRuns(out, "      ", projectRuns(plan, last, plan.Offset(p.Namespace, p.Name, ps.Kind, ps.Name), now, nextRuns), at, now)
 		}
 	}
 
@@ -217,7 +224,13 @@ func writeRuns(out io.Writer, indent string, runs []projected, at func(time.Time
 		cmdutil.Fprintf(out, "%s<none>: the schedule does not fire again\n", indent)
 		return
 	}
-	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
+	var buf bytes.Buffer
+	defer func() { // without the padding of an empty last column
+		for _, l := range strings.SplitAfter(buf.String(), "\n") {
+			cmdutil.Fprintf(out, "%s", strings.TrimRight(l, " \n")+strings.Repeat("\n", strings.Count(l, "\n")))
+		}
+	}()
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 	for _, r := range runs {
 		var what string
 		switch {
@@ -282,8 +295,8 @@ func retention(r *cmfv1.Retention) string {
 	for _, o := range r.RetentionOrigins() {
 		origins = append(origins, string(o))
 	}
-	return fmt.Sprintf("of each parent's COMPLETED %s savepoints, %s; never a MANUAL or IMPORTED one, a parent's newest COMPLETED one, or a restore point",
-		strings.Join(origins, ", "), strings.Join(rules, " and "))
+	return fmt.Sprintf("%s of each parent's COMPLETED %s savepoints; never a MANUAL or IMPORTED one, a parent's newest COMPLETED one, or a restore point",
+		strings.Join(rules, " and "), strings.Join(origins, " and "))
 }
 
 func writeEvents(out io.Writer, events []eventsv1.Event, now time.Time) error {
@@ -307,4 +320,16 @@ func eventTime(e eventsv1.Event) time.Time {
 		return e.EventTime.Time
 	}
 	return e.CreationTimestamp.Time
+}
+
+// short is a duration as written in a spec: 10m, 1h, 1h30m (not 1h0m0s).
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

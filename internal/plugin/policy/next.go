@@ -21,16 +21,21 @@ type projected struct {
 	Superseded bool
 }
 
-// projectRuns returns the next n runs after now of a parent whose jitter is
-// offset, by asking plan.Decide what the manager will do at each moment it
-// would look again, for a parent whose job runs and has no savepoint in
-// flight (what the projection cannot know): a run in a blackout window
-// waits for its end, or is skipped when the deadline passes or the next run
-// comes first.
-func projectRuns(plan *schedule.Plan, offset time.Duration, now time.Time, n int) []projected {
+// projectRuns returns the next n runs due after now of a parent whose
+// jitter is offset and whose last scheduled time is last (or, before its
+// first, the time the schedule counts from: an @every schedule counts from
+// it). It asks plan.Decide what the manager will do at each moment it would
+// look again, for a parent whose job runs and has no savepoint in flight
+// (what the projection cannot know): a run in a blackout window waits for
+// its end, or is skipped when the deadline passes or the next run comes
+// first. A run due already is not among them: status.parents[].waiting
+// says why it waits.
+func projectRuns(plan *schedule.Plan, last time.Time, offset time.Duration, now time.Time, n int) []projected {
+	if d := plan.Decide(now, schedule.Facts{Last: last, Offset: offset, Running: true}); d.Action != schedule.Wait {
+		last = d.Slot // the latest run due at now
+	}
 	var out []projected
 	t := now
-	last := now.Add(-offset) // the first run considered is due after now
 	for steps := 0; len(out) < n && steps < 20*n; steps++ {
 		d := plan.Decide(t, schedule.Facts{Last: last, Offset: offset, Running: true})
 		// Runs between the last one handled and the one acted on were
