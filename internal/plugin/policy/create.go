@@ -15,6 +15,7 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/cmdutil"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/schedule"
 )
 
@@ -315,24 +316,26 @@ func (o *CreateOptions) template(spec *cmfv1.SavepointPolicySpec) error {
 }
 
 // Run creates the policy, or prints it on a client-side dry run, and warns
-// when an older policy is as specific for some of its parents (that one
-// applies to them).
+// when another policy is exactly as specific for some of its parents.
 func (o *CreateOptions) Run(ctx context.Context) error {
 	p := o.policy
 	if o.DryRun.Client() {
 		return o.print(p, "created"+o.DryRun.Suffix())
 	}
-	var existing cmfv1.SavepointPolicyList
-	if o.client.List(ctx, &existing, client.InNamespace(o.namespace)) == nil { // a help, not a need
-		for _, w := range shadowedBy(existing.Items, p) {
-			cmdutil.Fprintf(o.ErrOut, "Warning: %s\n", w)
-		}
-	}
 	if err := o.client.Create(ctx, p, o.DryRun.CreateOptions()...); err != nil {
 		return cmdutil.UserError(err)
 	}
 	p.TypeMeta = typeMeta
-	return o.print(p, "created"+o.DryRun.Suffix())
+	if err := o.print(p, "created"+o.DryRun.Suffix()); err != nil {
+		return err
+	}
+	var existing cmfv1.SavepointPolicyList
+	if o.client.List(ctx, &existing, client.InNamespace(o.namespace)) == nil { // a help, not a need
+		for _, w := range tiedWith(existing.Items, p, time.Now()) {
+			cmdutil.Fprintf(o.ErrOut, "Warning: %s\n", w)
+		}
+	}
+	return nil
 }
 
 func (o *CreateOptions) print(p *cmfv1.SavepointPolicy, verb string) error {
@@ -375,37 +378,48 @@ func templateFields(t *cmfv1.SavepointTemplate) string {
 	return strings.Join(fields[:len(fields)-1], ", ") + " and " + fields[len(fields)-1]
 }
 
-// shadowedBy says where an existing, older policy is exactly as specific as
-// p for a parent (both the namespace default, or both naming it): the older
-// one applies there, and both report a Conflict. A selector's overlap
-// depends on the parents' labels; the manager reports it.
-func shadowedBy(existing []cmfv1.SavepointPolicy, p *cmfv1.SavepointPolicy) []string {
+// tiedWith says where another policy is exactly as specific as p for a
+// parent (both the namespace default, or both naming it): one of them
+// applies there, by rules.PolicyFor (the older), and both report a
+// Conflict. A selector's overlap depends on the parents' labels; the
+// manager reports it. now stands in for p's creation when the server did
+// not say.
+func tiedWith(existing []cmfv1.SavepointPolicy, p *cmfv1.SavepointPolicy, now time.Time) []string {
+	mine := p.DeepCopy()
+	if mine.CreationTimestamp.IsZero() {
+		mine.CreationTimestamp = metav1.NewTime(now)
+	}
 	var out []string
 	for i := range existing {
 		other := &existing[i]
 		if other.Name == p.Name || other.DeletionTimestamp != nil {
 			continue
 		}
+		pair := []cmfv1.SavepointPolicy{*other, *mine}
 		if p.NamespaceDefault() && other.NamespaceDefault() {
-			out = append(out, fmt.Sprintf("savepointpolicy/%s is already the namespace default and, older, stays the one that applies; both will report a Conflict: give this one --application, --statement or --selector, or delete the other", other.Name))
+			winner, _ := rules.PolicyFor(pair, cmfv1.ParentApplication, "", nil)
+			out = append(out, fmt.Sprintf("savepointpolicy/%s is a namespace default too: savepointpolicy/%s applies (the older), and both will report a Conflict; give one --application, --statement or --selector, or delete one", other.Name, winner.Name))
 			continue
 		}
 		if p.NamespaceDefault() || other.NamespaceDefault() {
 			continue
 		}
 		var both []string
+		var kind cmfv1.ParentKind
+		var name string
 		for _, a := range p.Spec.Parents.Applications {
 			if slices.Contains(other.Spec.Parents.Applications, a) {
-				both = append(both, "application "+a)
+				both, kind, name = append(both, "application "+a), cmfv1.ParentApplication, a
 			}
 		}
 		for _, s := range p.Spec.Parents.Statements {
 			if slices.Contains(other.Spec.Parents.Statements, s) {
-				both = append(both, "statement "+s)
+				both, kind, name = append(both, "statement "+s), cmfv1.ParentStatement, s
 			}
 		}
 		if len(both) > 0 {
-			out = append(out, fmt.Sprintf("savepointpolicy/%s, older, also names %s and stays the policy that applies to them; both will report a Conflict", other.Name, strings.Join(both, ", ")))
+			winner, _ := rules.PolicyFor(pair, kind, name, nil)
+			out = append(out, fmt.Sprintf("savepointpolicy/%s also names %s: savepointpolicy/%s applies to them (the older), and both will report a Conflict", other.Name, strings.Join(both, ", "), winner.Name))
 		}
 	}
 	return out

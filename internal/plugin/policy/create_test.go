@@ -130,14 +130,14 @@ func TestCreate(t *testing.T) {
 		existing:   []client.Object{older, oldDefault},
 		args:       []string{"default", "--schedule", "@daily"},
 		wantOut:    "savepointpolicy/default created: the namespace default of team-a, covering every application and statement no other policy names or selects\n",
-		wantErrOut: "Warning: savepointpolicy/old-default is already the namespace default and, older, stays the one that applies; both will report a Conflict: give this one --application, --statement or --selector, or delete the other\n",
+		wantErrOut: "Warning: savepointpolicy/old-default is a namespace default too: savepointpolicy/old-default applies (the older), and both will report a Conflict; give one --application, --statement or --selector, or delete one\n",
 		wantSpec:   &cmfv1.SavepointPolicySpec{Schedule: "@daily"},
 	}, {
 		name:       "parents another policy names already are warned about",
 		existing:   []client.Object{older, oldDefault},
 		args:       []string{"mine", "-a", "orders,payments", "-s", "clicks", "--schedule", "@daily"},
 		wantOut:    "savepointpolicy/mine created\n",
-		wantErrOut: "Warning: savepointpolicy/older, older, also names application orders, statement clicks and stays the policy that applies to them; both will report a Conflict\n",
+		wantErrOut: "Warning: savepointpolicy/older also names application orders, statement clicks: savepointpolicy/older applies to them (the older), and both will report a Conflict\n",
 		wantSpec:   &cmfv1.SavepointPolicySpec{Schedule: "@daily", Parents: &cmfv1.PolicyParents{Applications: []string{"orders", "payments"}, Statements: []string{"clicks"}}},
 	}, {
 		name:         "a client dry run prints the manifest and sends nothing",
