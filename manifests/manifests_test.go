@@ -4,8 +4,6 @@ package manifests
 
 import (
 	"context"
-	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,14 +79,7 @@ const certManagerVersion = "v1.19.1"
 // module proxy (and cached in the module cache like any module).
 func certManagerCRDs(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+certManagerVersion)
-	cmd.Dir = t.TempDir() // outside our module: nothing is added to go.mod
-	out, err := cmd.Output()
-	require.NoError(t, err, "go mod download cert-manager: %s", out)
-	var module struct{ Dir, Error string }
-	require.NoError(t, json.Unmarshal(out, &module))
-	require.Empty(t, module.Error)
-	return filepath.Join(module.Dir, "deploy", "crds")
+	return filepath.Join(goModuleDir(t, "github.com/cert-manager/cert-manager@"+certManagerVersion), "deploy", "crds")
 }
 
 // TestManagerRBAC runs the webhook and the controllers with ONLY the

@@ -148,8 +148,16 @@ func TestCommands(t *testing.T) {
 		require.NoError(t, err)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		require.Len(t, lines, 3)
-		assert.Equal(t, []string{"NAME", "STATE", "PARENT", "FORMAT", "PATH", "AGE"}, strings.Fields(lines[0]))
-		assert.Equal(t, []string{"first", "COMPLETED", "application/orders", "CANONICAL"}, strings.Fields(lines[1])[:4])
+		assert.Equal(t, []string{"NAME", "STATE", "PARENT", "ORIGIN", "FORMAT", "PATH", "AGE"}, strings.Fields(lines[0]))
+		assert.Equal(t, []string{"first", "COMPLETED", "application/orders", "MANUAL", "CANONICAL"}, strings.Fields(lines[1])[:5])
+
+		out, _, err = s.run("", "list", "--origin", "manual", "-o", "name")
+		require.NoError(t, err)
+		assert.Equal(t, "savepoint.cmf.confluent.io/first\nsavepoint.cmf.confluent.io/of-statement\n", out)
+		out, errOut, err = s.run("", "list", "--origin", "PERIODIC,UPGRADE")
+		require.NoError(t, err)
+		assert.Empty(t, out)
+		assert.Equal(t, "No savepoints found in namespace "+s.ns+" of origin PERIODIC, UPGRADE.\n", errOut)
 
 		out, _, err = s.run("", "list", "-a", "orders", "-o", "name")
 		require.NoError(t, err)
@@ -161,7 +169,7 @@ func TestCommands(t *testing.T) {
 
 		out, _, err = s.run("", "list", "-o", "wide", "--chunk-size", "1")
 		require.NoError(t, err)
-		assert.Contains(t, out, "ORIGIN")
+		assert.Contains(t, out, "FAILURES")
 		assert.Contains(t, out, "MANUAL")
 		assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 3, "pages of one are all fetched")
 	})
@@ -360,6 +368,10 @@ func TestCommands(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `--for "done": use TRIGGER_PENDING`)
 	})
+
+	// Last: with the policy controller running, the policies it creates take
+	// savepoints of this namespace's parents.
+	t.Run("policy: create, list, describe, suspend, resume, run request", s.testPolicy)
 }
 
 // TestThroughKubectl proves plugin discovery: the built binary on PATH is

@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/detach"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/importcmd"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/list"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/policy"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/start"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/wait"
 )
@@ -28,7 +29,8 @@ func NewCmdSavepoint(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl-savepoint",
 		Short: "Manage Apache Flink savepoints on Kubernetes",
 		Long: `Manage Apache Flink savepoints of FlinkApplications and Statements:
-take, list, detach, import, delete and start from savepoints.`,
+take, list, detach, import, delete and start from savepoints, and take
+them on a schedule with SavepointPolicies (kubectl savepoint policy).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations: map[string]string{
@@ -56,6 +58,7 @@ take, list, detach, import, delete and start from savepoints.`,
 		wait.NewCmd(f, streams),
 		describe.NewCmd(f, streams),
 		start.NewCmd(f, streams),
+		policy.NewCmd(f, streams),
 		NewCmdVersion(configFlags, streams),
 	)
 	return cmd

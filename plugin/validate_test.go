@@ -47,6 +47,13 @@ users: [{name: u, user: {token: t}}]
 		{[]string{"start", "-s", "x", "--path", "s3://x"}, "--path is for applications"},
 		{[]string{"wait", "x", "--for", "done"}, `--for "done": use TRIGGER_PENDING, IN_PROGRESS, COMPLETED, FAILED or ABANDONED`},
 		{[]string{"abandon"}, "requires at least 1 arg(s), only received 0"},
+		{[]string{"list", "--origin", "nightly"}, `--origin "NIGHTLY": use MANUAL, PERIODIC, UPGRADE, SUSPEND, IMPORTED`},
+		{[]string{"policy", "create", "p", "--schedule", "0 25 * * *"}, `--schedule "0 25 * * *": `},
+		{[]string{"policy", "create", "p"}, "the policy would do nothing: give --schedule"},
+		{[]string{"policy", "create", "p", "--schedule", "@daily", "--blackout", "0 9 * * 1-5"}, `--blackout "0 9 * * 1-5": write CRON/DURATION`},
+		{[]string{"policy", "create", "p", "--keep-last", "2", "--retain-origin", "MANUAL"}, "--retain-origin MANUAL: a policy never deletes MANUAL or IMPORTED savepoints"},
+		{[]string{"policy", "run", "p", "--wait", "--dry-run"}, "--wait and --dry-run: a dry run requests nothing to wait for; drop one"},
+		{[]string{"policy", "suspend"}, "requires at least 1 arg(s), only received 0"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -46,11 +46,11 @@ var _ cmdutil.Factory = &Factory{}
 
 // NewFactory returns a Factory for namespace whose cluster holds objs.
 func NewFactory(namespace string, objs ...client.Object) *Factory {
-	b := fake.NewClientBuilder().WithScheme(cmdutil.Scheme()).WithObjects(objs...)
+	b := fake.NewClientBuilder().WithScheme(cmdutil.Scheme()).WithObjects(objs...).WithStatusSubresource(&cmfv1.SavepointPolicy{})
 	// The fake selects by field through indexes: these are the fields the
 	// API server selects the plugin's lists and watches by.
 	byName := func(o client.Object) []string { return []string{o.GetName()} }
-	for _, kind := range []client.Object{&cmfv1.Savepoint{}, &cmfv1.DetachedSavepoint{}, &cmfv1.FlinkApplication{}, &cmfv1.Statement{}} {
+	for _, kind := range []client.Object{&cmfv1.Savepoint{}, &cmfv1.DetachedSavepoint{}, &cmfv1.FlinkApplication{}, &cmfv1.Statement{}, &cmfv1.SavepointPolicy{}} {
 		b = b.WithIndex(kind, "metadata.name", byName)
 	}
 	for _, kind := range cmfv1.ParentKinds {

@@ -84,3 +84,27 @@ func withPrefix(names []string, prefix string) []string {
 	}
 	return out
 }
+
+// CompletePolicies completes the names of the SavepointPolicies in the
+// namespace, for `kubectl savepoint policy <cmd> <TAB>`.
+func CompletePolicies(f Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		c, err := f.Client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ns, err := f.Namespace()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var list cmfv1.SavepointPolicyList
+		if c.List(cmd.Context(), &list, client.InNamespace(ns)) != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, p := range list.Items {
+			names = append(names, p.Name)
+		}
+		return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
+	}
+}

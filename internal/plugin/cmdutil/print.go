@@ -91,15 +91,17 @@ func (o *Output) PrintSavepoints(w io.Writer, attached []cmfv1.Savepoint, detach
 	return printer.PrintObj(list, w)
 }
 
-// Savepoint table columns; the last ones only with -o wide.
+// Savepoint table columns; the last ones only with -o wide. ORIGIN is a
+// default column: with scheduled savepoints beside manual ones, what made a
+// savepoint is the first thing asked of a list.
 var columns = []metav1.TableColumnDefinition{
 	{Name: "Name", Type: "string"},
 	{Name: "State", Type: "string"},
 	{Name: "Parent", Type: "string"},
+	{Name: "Origin", Type: "string"},
 	{Name: "Format", Type: "string"},
 	{Name: "Path", Type: "string"},
 	{Name: "Age", Type: "string"},
-	{Name: "Origin", Type: "string", Priority: 1},
 	{Name: "Failures", Type: "integer", Priority: 1},
 	{Name: "Error", Type: "string", Priority: 1},
 }
@@ -115,14 +117,14 @@ func (o *Output) printTable(w io.Writer, attached []cmfv1.Savepoint, detached []
 			state += " (deleting)"
 		}
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells:  []any{sp.Name, orNone(state), prefix + parent, string(sp.Spec.FormatType), orNone(sp.Status.Path), age(sp.CreationTimestamp, now), orNone(string(sp.Status.Origin)), int64(sp.Status.Failures), orNone(OneLine(sp.Status.Error))},
+			Cells:  []any{sp.Name, orNone(state), prefix + parent, orNone(string(sp.Status.Origin)), string(sp.Spec.FormatType), orNone(sp.Status.Path), age(sp.CreationTimestamp, now), int64(sp.Status.Failures), orNone(OneLine(sp.Status.Error))},
 			Object: runtime.RawExtension{Object: sp},
 		})
 	}
 	for i := range detached {
 		d := &detached[i]
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells:  []any{d.Name, string(cmfv1.StateCompleted), "<detached>", "", d.Spec.Path, age(d.CreationTimestamp, now), orNone(string(d.Status.Origin)), int64(0), "<none>"},
+			Cells:  []any{d.Name, string(cmfv1.StateCompleted), "<detached>", orNone(string(d.Status.Origin)), "", d.Spec.Path, age(d.CreationTimestamp, now), int64(0), "<none>"},
 			Object: runtime.RawExtension{Object: d},
 		})
 	}

@@ -143,3 +143,34 @@ func WaitForRedeploy(ctx context.Context, c client.WithWatch, parent client.Obje
 	}
 	return p, UserError(err)
 }
+
+// WaitForRunRequest waits until the manager has carried out the run request
+// token on the SavepointPolicy key (its status.lastRunRequest says token),
+// printing the elapsed time once it has to progress. It returns the policy
+// as last read.
+func WaitForRunRequest(ctx context.Context, c client.WithWatch, key client.ObjectKey, token string, timeout time.Duration, progress io.Writer) (*cmfv1.SavepointPolicy, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	spin := startSpinner(progress, start)
+	defer spin.stop()
+	var read *cmfv1.SavepointPolicy
+	changed := func(p *cmfv1.SavepointPolicy) (bool, error) {
+		read = p
+		if p.Status.LastRunRequest == token {
+			spin.printf("%6.1fs  run request carried out\n", time.Since(start).Seconds())
+			return true, nil
+		}
+		spin.show("waiting for the manager")
+		return false, nil
+	}
+	policy := &cmfv1.SavepointPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	err := watchObject(ctx, c, policy, changed, func() (bool, error) { return false, notFound(c, policy) })
+	switch {
+	case err == nil:
+		return read, nil
+	case ctx.Err() != nil:
+		return read, fmt.Errorf("savepointpolicy %s has not carried out run request %s after %s: wait longer with --timeout, or look with kubectl savepoint policy describe %s", key.Name, token, timeout, key.Name)
+	}
+	return read, UserError(err)
+}

@@ -5,6 +5,7 @@ package create
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/plugin/cmdutil"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/schedule"
 )
 
 // Options are the inputs of `kubectl savepoint create`.
@@ -32,6 +35,7 @@ type Options struct {
 
 	namespace string
 	client    client.WithWatch // nil on a client-side dry run
+	now       func() time.Time
 }
 
 var _ cmdutil.Options = &Options{}
@@ -42,13 +46,16 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{
 		Output: cmdutil.NewOutput(), Format: string(cmfv1.FormatCanonical),
 		BackoffLimit: cmfv1.DefaultBackoffLimit, Timeout: 5 * time.Minute, DryRun: "none",
-		IOStreams: streams,
+		IOStreams: streams, now: time.Now,
 	}
 }
 
 // NewCmd returns `kubectl savepoint create`.
 func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewOptions(streams)
+	return newCmd(f, NewOptions(streams))
+}
+
+func newCmd(f cmdutil.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "create [NAME] (--application APP | --statement STATEMENT)",
 		Aliases: []string{"trigger"},
@@ -57,7 +64,11 @@ func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Comman
 
 The savepoint is a Savepoint resource attached to its parent: the manager
 triggers it through the parent's Flink JobManager and records its path once
-COMPLETED. Without a NAME, one is made from the parent and the time.`,
+COMPLETED. Without a NAME, one is made from the parent and the time.
+
+A manual savepoint is never held back by a SavepointPolicy's blackout
+window: when a window of the parent's policy is open now, create says so on
+stderr and takes the savepoint anyway.`,
 		Example: `  # A savepoint of application orders, named after it and the time
   kubectl savepoint create -a orders
 
@@ -145,6 +156,7 @@ func (o *Options) Take(ctx context.Context) (*cmfv1.Savepoint, error) {
 	if o.DryRun.Client() {
 		return sp, o.print(sp, "created"+o.DryRun.Suffix())
 	}
+	o.warnBlackout(ctx)
 	if err := o.client.Create(ctx, sp, o.DryRun.CreateOptions()...); err != nil {
 		return nil, cmdutil.UserError(err)
 	}
@@ -179,4 +191,38 @@ func (o *Options) print(sp *cmfv1.Savepoint, verb string) error {
 		return err
 	}
 	return printer.PrintObj(sp, o.Out)
+}
+
+// warnBlackout says on stderr, in one line, when the parent's SavepointPolicy
+// (rules.PolicyFor) is in a blackout window now: scheduled savepoints wait,
+// a manual one does not. What it cannot read (the parent, the policies) it
+// leaves unsaid: the warning is a help, and admission has the last word on
+// the savepoint.
+func (o *Options) warnBlackout(ctx context.Context) {
+	kind, name := o.Parent.Kind()
+	parent := kind.NewParent()
+	if o.client.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, parent) != nil {
+		return
+	}
+	var list cmfv1.SavepointPolicyList
+	if o.client.List(ctx, &list, client.InNamespace(o.namespace)) != nil {
+		return
+	}
+	live := slices.DeleteFunc(list.Items, func(p cmfv1.SavepointPolicy) bool { return p.DeletionTimestamp != nil })
+	policy, _ := rules.PolicyFor(live, kind, name, parent.GetLabels())
+	if policy == nil {
+		return
+	}
+	plan, err := schedule.Parse(&policy.Spec)
+	if err != nil {
+		return
+	}
+	if in, end := plan.Blackout(o.now()); in {
+		// In the policy's time zone, as its windows are written.
+		if loc, err := schedule.LoadLocation("spec.timeZone", policy.Spec.TimeZone); err == nil {
+			end = end.In(loc)
+		}
+		cmdutil.Fprintf(o.ErrOut, "Warning: savepointpolicy/%s holds back scheduled savepoints of %s %s in a blackout window until %s; this manual savepoint is taken now\n",
+			policy.Name, kind.Noun(), name, end.Format(time.RFC3339))
+	}
 }

@@ -2,10 +2,13 @@ package create
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -184,4 +187,87 @@ func TestRunDenied(t *testing.T) {
 	err := cmdtesting.Execute(NewCmd(f, streams), streams, "-a", "ghost")
 	require.EqualError(t, err, `spec.application "ghost" does not exist in namespace team-a: create the FlinkApplication first, or name an existing one`)
 	assert.Empty(t, out.String())
+}
+
+// TestBlackoutWarning: inside a blackout window of the parent's policy (the
+// most specific one) create warns on stderr in one line and still creates
+// the savepoint; outside one, or under another policy's window, it says
+// nothing.
+func TestBlackoutWarning(t *testing.T) {
+	// Wednesday 25 November 2026, 10:00 in Berlin.
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	policy := func(name string, parents *cmfv1.PolicyParents, window string, created int) *cmfv1.SavepointPolicy {
+		p := &cmfv1.SavepointPolicy{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: metav1.NewTime(now.Add(-time.Duration(100-created) * time.Hour))},
+			Spec:       cmfv1.SavepointPolicySpec{Parents: parents, Schedule: "0 2 * * *", TimeZone: "Europe/Berlin"},
+		}
+		if window != "" {
+			p.Spec.BlackoutWindows = []cmfv1.BlackoutWindow{{Schedule: window, Duration: metav1.Duration{Duration: 8 * time.Hour}}}
+		}
+		return p
+	}
+	orders := &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders", Labels: map[string]string{"env": "prod"}}}
+	clicks := &cmfv1.Statement{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "clicks"}}
+	const office = "0 9 * * 1-5" // 09:00-17:00 Berlin on weekdays: open now
+	const night = "0 22 * * *"   // 22:00-06:00: closed now
+	warning := "Warning: savepointpolicy/%s holds back scheduled savepoints of %s in a blackout window until 2026-11-25T17:00:00+01:00; this manual savepoint is taken now\n"
+	tests := []struct {
+		name     string
+		policies []client.Object
+		args     []string
+		want     string // stderr
+	}{
+		{name: "no policy", args: []string{"-a", "orders"}},
+		{
+			name:     "the namespace default's window is open",
+			policies: []client.Object{policy("default", nil, office, 0)},
+			args:     []string{"-s", "clicks"},
+			want:     fmt.Sprintf(warning, "default", "statement clicks"),
+		},
+		{
+			name:     "the namespace default's window is closed",
+			policies: []client.Object{policy("default", nil, night, 0)},
+			args:     []string{"-a", "orders"},
+		},
+		{
+			name:     "a policy naming the parent wins over the default's open window",
+			policies: []client.Object{policy("default", nil, office, 0), policy("orders", &cmfv1.PolicyParents{Applications: []string{"orders"}}, night, 1)},
+			args:     []string{"-a", "orders"},
+		},
+		{
+			name:     "a selector matching the parent's labels, with an open window",
+			policies: []client.Object{policy("default", nil, night, 0), policy("prod", &cmfv1.PolicyParents{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}}}, office, 1)},
+			args:     []string{"-a", "orders"},
+			want:     fmt.Sprintf(warning, "prod", "application orders"),
+		},
+		{
+			name:     "a tie: the older policy's window counts",
+			policies: []client.Object{policy("newer", nil, night, 2), policy("older", nil, office, 1)},
+			args:     []string{"-a", "orders"},
+			want:     fmt.Sprintf(warning, "older", "application orders"),
+		},
+		{
+			name:     "a server dry run warns too",
+			policies: []client.Object{policy("default", nil, office, 0)},
+			args:     []string{"-a", "orders", "--dry-run=server"},
+			want:     fmt.Sprintf(warning, "default", "application orders"),
+		},
+		{
+			name:     "a client dry run reads nothing, so it cannot tell",
+			policies: []client.Object{policy("default", nil, office, 0)},
+			args:     []string{"-a", "orders", "--dry-run=client"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := cmdtesting.NewFactory(ns, append([]client.Object{orders, clicks}, tt.policies...)...)
+			f.Intercept = named
+			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+			o := NewOptions(streams)
+			o.now = func() time.Time { return now }
+			require.NoError(t, cmdtesting.Execute(newCmd(f, o), streams, tt.args...))
+			assert.Equal(t, tt.want, errOut.String())
+			assert.Contains(t, out.String(), "created", "the savepoint is taken all the same")
+		})
+	}
 }

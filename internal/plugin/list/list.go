@@ -5,7 +5,9 @@ package list
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,10 +26,12 @@ type Options struct {
 	AllNamespaces bool
 	ChunkSize     int64
 	Names         []string
+	Origins       []string
 	genericiooptions.IOStreams
 
 	namespace string // "" with --all-namespaces
 	client    client.Client
+	origins   []cmfv1.SavepointOrigin // --origin in capitals; none: every origin
 }
 
 var _ cmdutil.Options = &Options{}
@@ -47,8 +51,11 @@ func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Comman
 		Example: `  # Savepoints of application orders
   kubectl savepoint list -a orders
 
-  # Every savepoint in every namespace, with origin, failures and errors
+  # Every savepoint in every namespace, with failures and errors
   kubectl savepoint list -A -o wide
+
+  # Only the savepoints a SavepointPolicy or an upgrade took
+  kubectl savepoint list --origin PERIODIC,UPGRADE
 
   # Detached savepoints
   kubectl savepoint list --detached
@@ -65,6 +72,8 @@ func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Comman
 	cmd.Flags().BoolVar(&o.Detached, "detached", false, "List DetachedSavepoints instead of attached ones.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List across all namespaces.")
 	cmd.Flags().Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Fetch large lists in chunks of this many; 0 fetches all at once.")
+	cmd.Flags().StringSliceVar(&o.Origins, "origin", nil, "Only savepoints of these origins (repeat or comma-separate): "+strings.Join(originNames, ", ")+".")
+	_ = cmd.RegisterFlagCompletionFunc("origin", cobra.FixedCompletions(originNames, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -73,6 +82,10 @@ func NewCmd(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Comman
 func (o *Options) Complete(f cmdutil.Factory, _ *cobra.Command, args []string) error {
 	o.Names = args
 	o.Output.AllNamespaces = o.AllNamespaces
+	o.origins = nil
+	for _, origin := range o.Origins {
+		o.origins = append(o.origins, cmfv1.SavepointOrigin(strings.ToUpper(strings.TrimSpace(origin))))
+	}
 	var err error
 	if o.namespace, o.client, err = cmdutil.NamespaceAndClient(f); err != nil {
 		return err
@@ -93,6 +106,11 @@ func (o *Options) Validate() error {
 	}
 	if o.ChunkSize < 0 {
 		return errors.New("--chunk-size must be 0 or more")
+	}
+	for _, origin := range o.origins {
+		if !slices.Contains(originNames, string(origin)) {
+			return fmt.Errorf("--origin %q: use %s", origin, strings.Join(originNames, ", "))
+		}
 	}
 	return o.Output.Validate()
 }
@@ -115,14 +133,14 @@ func (o *Options) Run(ctx context.Context) error {
 			if err := o.client.List(ctx, &list, page...); err != nil {
 				return cmdutil.UserError(err)
 			}
-			detached = append(detached, keepNamed(list.Items, o.Names, func(d cmfv1.DetachedSavepoint) string { return d.Name })...)
+			detached = append(detached, keep(list.Items, o.Names, o.origins, func(d cmfv1.DetachedSavepoint) (string, cmfv1.SavepointOrigin) { return d.Name, d.Status.Origin })...)
 			cont = list.Continue
 		} else {
 			var list cmfv1.SavepointList
 			if err := o.client.List(ctx, &list, page...); err != nil {
 				return cmdutil.UserError(err)
 			}
-			attached = append(attached, keepNamed(list.Items, o.Names, func(s cmfv1.Savepoint) string { return s.Name })...)
+			attached = append(attached, keep(list.Items, o.Names, o.origins, func(s cmfv1.Savepoint) (string, cmfv1.SavepointOrigin) { return s.Name, s.Status.Origin })...)
 			cont = list.Continue
 		}
 		if cont == "" {
@@ -143,24 +161,30 @@ func (o *Options) Run(ctx context.Context) error {
 		if len(o.Names) > 0 {
 			return errors.New("no such savepoint in " + where)
 		}
+		if len(o.origins) > 0 {
+			where += " of origin " + strings.Join(o.Origins, ", ")
+		}
 		cmdutil.Fprintf(o.ErrOut, "No savepoints found in %s.\n", where)
 		return nil
 	}
 	return o.Output.PrintSavepoints(o.Out, attached, detached, len(o.Names) == 1, time.Now())
 }
 
-// keepNamed keeps the items named in names (all when names is empty).
-func keepNamed[T any](items []T, names []string, name func(T) string) []T {
-	if len(names) == 0 {
-		return items
-	}
+// originNames are the values of --origin.
+var originNames = []string{
+	string(cmfv1.OriginManual), string(cmfv1.OriginPeriodic), string(cmfv1.OriginUpgrade),
+	string(cmfv1.OriginSuspend), string(cmfv1.OriginImported),
+}
+
+// keep keeps the items named in the arguments (all when none are named) and
+// of the --origin origins (all when none are given). The API server selects
+// custom resources by no status field, so this is done here, page by page.
+func keep[T any](items []T, names []string, origins []cmfv1.SavepointOrigin, of func(T) (string, cmfv1.SavepointOrigin)) []T {
 	var kept []T
 	for _, item := range items {
-		for _, n := range names {
-			if name(item) == n {
-				kept = append(kept, item)
-				break
-			}
+		name, origin := of(item)
+		if (len(names) == 0 || slices.Contains(names, name)) && (len(origins) == 0 || slices.Contains(origins, origin)) {
+			kept = append(kept, item)
 		}
 	}
 	return kept

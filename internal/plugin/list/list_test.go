@@ -31,6 +31,7 @@ func TestCompleteValidate(t *testing.T) {
 		{name: "a negative chunk size", args: []string{"--chunk-size", "-1"}, wantErr: "--chunk-size must be 0 or more"},
 		{name: "custom columns without a path", args: []string{"-o", "custom-columns=NAME"}, wantErr: `-o custom-columns: "NAME" is not NAME:JSONPATH, e.g. NAME:.metadata.name,PATH:.status.path`},
 		{name: "an output kubectl does not know", args: []string{"-o", "toml"}, wantErr: `unable to match a printer suitable for the output format "toml"`},
+		{name: "an origin there is not", args: []string{"--origin", "periodic,nightly"}, wantErr: `--origin "NIGHTLY": use MANUAL, PERIODIC, UPGRADE, SUSPEND, IMPORTED`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,22 +59,23 @@ func TestComplete(t *testing.T) {
 }
 
 func fixtures() []client.Object {
-	sp := func(namespace, name string, spec cmfv1.SavepointSpec, state cmfv1.SavepointState) *cmfv1.Savepoint {
+	sp := func(namespace, name string, spec cmfv1.SavepointSpec, state cmfv1.SavepointState, origin cmfv1.SavepointOrigin) *cmfv1.Savepoint {
 		spec.FormatType = cmfv1.FormatCanonical
 		return &cmfv1.Savepoint{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 			Spec:       spec,
-			Status:     cmfv1.SavepointStatus{State: state, Origin: cmfv1.OriginManual},
+			Status:     cmfv1.SavepointStatus{State: state, Origin: origin},
 		}
 	}
 	return []client.Object{
-		sp(ns, "orders-1", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted),
-		sp(ns, "orders-2", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateInProgress),
-		sp(ns, "clicks-1", cmfv1.SavepointSpec{Statement: "clicks"}, cmfv1.StateCompleted),
-		sp("team-b", "payments-1", cmfv1.SavepointSpec{Application: "payments"}, cmfv1.StateCompleted),
+		sp(ns, "orders-1", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateCompleted, cmfv1.OriginManual),
+		sp(ns, "orders-2", cmfv1.SavepointSpec{Application: "orders"}, cmfv1.StateInProgress, cmfv1.OriginPeriodic),
+		sp(ns, "clicks-1", cmfv1.SavepointSpec{Statement: "clicks"}, cmfv1.StateCompleted, cmfv1.OriginUpgrade),
+		sp("team-b", "payments-1", cmfv1.SavepointSpec{Application: "payments"}, cmfv1.StateCompleted, cmfv1.OriginPeriodic),
 		&cmfv1.DetachedSavepoint{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kept"},
 			Spec:       cmfv1.DetachedSavepointSpec{Path: "s3://flink/savepoints/savepoint-0"},
+			Status:     cmfv1.DetachedSavepointStatus{Origin: cmfv1.OriginImported},
 		},
 	}
 }
@@ -88,7 +90,7 @@ func table(s string) [][]string {
 }
 
 func TestRun(t *testing.T) {
-	header := []string{"NAME", "STATE", "PARENT", "FORMAT", "PATH", "AGE"}
+	header := []string{"NAME", "STATE", "PARENT", "ORIGIN", "FORMAT", "PATH", "AGE"}
 	tests := []struct {
 		name string
 		args []string
@@ -101,10 +103,33 @@ func TestRun(t *testing.T) {
 		name: "the namespace's savepoints",
 		wantTable: [][]string{
 			header,
-			{"clicks-1", "COMPLETED", "statement/clicks", "CANONICAL", "<none>", "<unknown>"},
-			{"orders-1", "COMPLETED", "application/orders", "CANONICAL", "<none>", "<unknown>"},
-			{"orders-2", "IN_PROGRESS", "application/orders", "CANONICAL", "<none>", "<unknown>"},
+			{"clicks-1", "COMPLETED", "statement/clicks", "UPGRADE", "CANONICAL", "<none>", "<unknown>"},
+			{"orders-1", "COMPLETED", "application/orders", "MANUAL", "CANONICAL", "<none>", "<unknown>"},
+			{"orders-2", "IN_PROGRESS", "application/orders", "PERIODIC", "CANONICAL", "<none>", "<unknown>"},
 		},
+	}, {
+		name: "--origin keeps one origin, in any case",
+		args: []string{"--origin", "periodic"},
+		wantTable: [][]string{
+			header,
+			{"orders-2", "IN_PROGRESS", "application/orders", "PERIODIC", "CANONICAL", "<none>", "<unknown>"},
+		},
+	}, {
+		name:    "--origin repeated and comma-separated, with a parent",
+		args:    []string{"-a", "orders", "--origin", "PERIODIC,UPGRADE", "--origin", "manual", "-o", "name"},
+		wantOut: "savepoint.cmf.confluent.io/orders-1\nsavepoint.cmf.confluent.io/orders-2\n",
+	}, {
+		name:    "--origin across namespaces",
+		args:    []string{"-A", "--origin", "PERIODIC", "-o", "name"},
+		wantOut: "savepoint.cmf.confluent.io/orders-2\nsavepoint.cmf.confluent.io/payments-1\n",
+	}, {
+		name:    "--origin of detached savepoints",
+		args:    []string{"--detached", "--origin", "IMPORTED", "-o", "name"},
+		wantOut: "detachedsavepoint.cmf.confluent.io/kept\n",
+	}, {
+		name:       "--origin that matches none: told on stderr",
+		args:       []string{"--origin", "SUSPEND"},
+		wantErrOut: "No savepoints found in namespace team-a of origin SUSPEND.\n",
 	}, {
 		name:    "an application's, selected by spec.application",
 		args:    []string{"-a", "orders", "-o", "name"},
@@ -121,17 +146,17 @@ func TestRun(t *testing.T) {
 		name: "every namespace",
 		args: []string{"-A", "--no-headers"},
 		wantTable: [][]string{
-			{"team-a", "clicks-1", "COMPLETED", "statement/clicks", "CANONICAL", "<none>", "<unknown>"},
-			{"team-a", "orders-1", "COMPLETED", "application/orders", "CANONICAL", "<none>", "<unknown>"},
-			{"team-a", "orders-2", "IN_PROGRESS", "application/orders", "CANONICAL", "<none>", "<unknown>"},
-			{"team-b", "payments-1", "COMPLETED", "application/payments", "CANONICAL", "<none>", "<unknown>"},
+			{"team-a", "clicks-1", "COMPLETED", "statement/clicks", "UPGRADE", "CANONICAL", "<none>", "<unknown>"},
+			{"team-a", "orders-1", "COMPLETED", "application/orders", "MANUAL", "CANONICAL", "<none>", "<unknown>"},
+			{"team-a", "orders-2", "IN_PROGRESS", "application/orders", "PERIODIC", "CANONICAL", "<none>", "<unknown>"},
+			{"team-b", "payments-1", "COMPLETED", "application/payments", "PERIODIC", "CANONICAL", "<none>", "<unknown>"},
 		},
 	}, {
 		name: "detached ones",
 		args: []string{"--detached"},
 		wantTable: [][]string{
 			header,
-			{"kept", "COMPLETED", "<detached>", "s3://flink/savepoints/savepoint-0", "<unknown>"},
+			{"kept", "COMPLETED", "<detached>", "IMPORTED", "s3://flink/savepoints/savepoint-0", "<unknown>"},
 		},
 	}, {
 		name:       "none: told on stderr, not an error",
@@ -209,10 +234,10 @@ func TestRunInPages(t *testing.T) {
 			streams, _, out, _ := genericiooptions.NewTestIOStreams()
 			require.NoError(t, cmdtesting.Execute(NewCmd(f, streams), streams, "--chunk-size", tt.chunkSize, "-o", "wide"))
 			assert.Equal(t, [][]string{
-				{"NAME", "STATE", "PARENT", "FORMAT", "PATH", "AGE", "ORIGIN", "FAILURES", "ERROR"},
-				{"clicks-1", "COMPLETED", "statement/clicks", "CANONICAL", "<none>", "<unknown>", "MANUAL", "0", "<none>"},
-				{"orders-1", "COMPLETED", "application/orders", "CANONICAL", "<none>", "<unknown>", "MANUAL", "0", "<none>"},
-				{"orders-2", "IN_PROGRESS", "application/orders", "CANONICAL", "<none>", "<unknown>", "MANUAL", "0", "<none>"},
+				{"NAME", "STATE", "PARENT", "ORIGIN", "FORMAT", "PATH", "AGE", "FAILURES", "ERROR"},
+				{"clicks-1", "COMPLETED", "statement/clicks", "UPGRADE", "CANONICAL", "<none>", "<unknown>", "0", "<none>"},
+				{"orders-1", "COMPLETED", "application/orders", "MANUAL", "CANONICAL", "<none>", "<unknown>", "0", "<none>"},
+				{"orders-2", "IN_PROGRESS", "application/orders", "PERIODIC", "CANONICAL", "<none>", "<unknown>", "0", "<none>"},
 			}, table(out.String()), "every page is printed")
 			assert.Equal(t, tt.wantPages, pages)
 		})
