@@ -15,8 +15,8 @@ import (
 // testPolicy runs `kubectl savepoint policy` against the real API server:
 // the policies are created as the CRD admits them, changed by merge
 // patches, and read back as the commands print them. What the policy
-// controller does with them (status, savepoints, run requests carried out)
-// is the controller's tests' business; run --wait is tested where it runs.
+// controller does on a schedule is the controller's tests' business; a run
+// request is carried out by the manager this suite runs.
 func (s *system) testPolicy(t *testing.T) {
 	ctx := context.Background()
 	get := func(name string) *cmfv1.SavepointPolicy {
@@ -137,6 +137,24 @@ func (s *system) testPolicy(t *testing.T) {
 		_, _, err = s.run("", "policy", "run", "nightly")
 		require.NoError(t, err)
 		assert.NotEqual(t, first, get("nightly").Annotations[cmfv1.RunRequestAnnotation])
+	})
+
+	t.Run("run --wait: the manager takes a savepoint of each covered parent, then it is listed", func(t *testing.T) {
+		out, errOut, err := s.run("", "policy", "run", "nightly", "--wait", "--timeout", "60s")
+		require.NoError(t, err, errOut)
+		token := get("nightly").Status.LastRunRequest
+		require.NotEmpty(t, token)
+		var list cmfv1.SavepointList
+		require.NoError(t, s.env.Client.List(ctx, &list, client.InNamespace(s.ns), client.MatchingLabels{cmfv1.PolicyLabel: "nightly"}))
+		var took []string
+		for _, sp := range list.Items {
+			if sp.Annotations[cmfv1.RunRequestAnnotation] == token {
+				took = append(took, sp.Name)
+				assert.Contains(t, out, sp.Name, "the savepoints it took are listed")
+				assert.Equal(t, cmfv1.FormatNative, sp.Spec.FormatType, "the policy's template")
+			}
+		}
+		assert.Len(t, took, 2, "one of orders, one of clicks: %s", out)
 	})
 
 	t.Run("create warns inside a blackout window of the parent's policy", func(t *testing.T) {
