@@ -45,19 +45,29 @@ func (p *startFromPinner) Handle(ctx context.Context, req admission.Request) adm
 		}
 	}
 	ref, was := app.StartFrom(), old.StartFrom()
-	if ref == nil || ref.SavepointName == "" || ref.InitialSavepointPath != "" {
+	if ref == nil || ref.UID == "" && ref.SavepointName == "" {
 		return admission.Allowed("")
 	}
-	if ref.UID != "" && (was == nil || was.SavepointName == ref.SavepointName || was.UID != ref.UID) {
+	// The pin of the name the reference had, left behind by a merge patch
+	// or kubectl apply that changed only the name or the path.
+	stale := was != nil && was.SavepointName != "" && was.UID == ref.UID && was.SavepointName != ref.SavepointName
+	var uid string
+	switch {
+	case ref.InitialSavepointPath != "" && stale:
+		// A path now: the pin goes (uid and initialSavepointPath exclude
+		// each other).
+	case ref.InitialSavepointPath != "" || ref.SavepointName == "":
+		return admission.Allowed("")
+	case ref.UID != "" && !stale:
 		// Pinned already, or written with the name by the user: the
 		// validation checks that they agree.
 		return admission.Allowed("")
-	}
-	// No uid, or the name changed and the uid is the old name's (a merge
-	// patch or kubectl apply of the name alone): resolve the name.
-	uid, err := rules.PinnedUID(ctx, readableAs(p.lookups, p.access, req), cmfv1.ParentApplication, req.Namespace, ref)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+	default:
+		// No uid, or the name changed: resolve the name.
+		var err error
+		if uid, err = rules.PinnedUID(ctx, readableAs(p.lookups, p.access, req), cmfv1.ParentApplication, req.Namespace, ref); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
 	}
 	if uid == ref.UID {
 		return admission.Allowed("")
