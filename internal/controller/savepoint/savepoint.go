@@ -319,11 +319,6 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 	return t, fc, job, ctrl.Result{}, nil
 }
 
-func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
-	kind, _ := sp.Parent()
-	return kind
-}
-
 // unreachable records that the JobManager did not answer and retries later,
 // without counting a failure: nothing was attempted.
 func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
