@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,11 @@ import (
 // fuzzManager is the manager's user name in FuzzAdmission.
 const fuzzManager = "savepoint-manager"
 
+// sharedControlPlane names the environment variable through which
+// FuzzAdmission's fuzzing workers find the control plane the coordinating
+// process started: the path of its administrator's kubeconfig.
+const sharedControlPlane = "FUZZ_ADMISSION_KUBECONFIG"
+
 // FuzzAdmission sends arbitrary AdmissionReview bodies through each
 // handler's real HTTP entry point, with lookups and access reviews against
 // a real API server. Whatever the body:
@@ -63,10 +69,25 @@ const fuzzManager = "savepoint-manager"
 //     (a pinned uid is in the answer the leak check reads).
 //
 // The seed corpus is in testdata/fuzz/FuzzAdmission.
+//
+// One control plane serves the whole fuzzing run: `go test -fuzz` runs this
+// function in the coordinating process and again in each worker process, so
+// the coordinator starts it and passes its kubeconfig to the workers
+// (sharedControlPlane), which connect to it. A worker that started its own
+// would hand its fuzzing pipes down to etcd and kube-apiserver, which
+// outlive a worker the coordinator stops or restarts, so the coordinator
+// would wait for their end forever (the stall of a -fuzz run).
 func FuzzAdmission(f *testing.F) {
-	env := controlplane.Start(f, controlplane.Options{})
+	var env *controlplane.Env
 	ctx := context.Background()
-	require.NoError(f, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fuzz-claims"}}))
+	worker := os.Getenv(sharedControlPlane) != ""
+	if worker {
+		env = controlplane.Connect(f, os.Getenv(sharedControlPlane))
+	} else {
+		env = controlplane.Start(f, controlplane.Options{})
+		f.Setenv(sharedControlPlane, env.Kubeconfig)
+		require.NoError(f, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fuzz-claims"}}))
+	}
 	var handlers map[string]admission.Handler
 	var cache client.Reader
 	_, _ = env.StartManager(f, func(ctx context.Context, mgr ctrl.Manager) error {
@@ -88,7 +109,7 @@ func FuzzAdmission(f *testing.F) {
 	for _, path := range paths {
 		require.Contains(f, handlers, path)
 	}
-	secrets := secretFixtures(f, env, cache)
+	secrets := secretFixtures(f, env, cache, worker)
 	decoder := admission.NewDecoder(env.Scheme)
 	// The AdmissionReview codecs controller-runtime's webhook reads with.
 	reviewScheme := runtime.NewScheme()
@@ -161,18 +182,24 @@ type secrets struct {
 	savepointPath, savepointUID, detachedPath, detachedUID string
 }
 
-func secretFixtures(f *testing.F, env *controlplane.Env, cache client.Reader) *secrets {
+// A worker reads the fixtures the coordinating process made.
+func secretFixtures(f *testing.F, env *controlplane.Env, cache client.Reader, worker bool) *secrets {
 	ctx := context.Background()
 	c := env.Client
-	require.NoError(f, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secret"}}))
-	require.NoError(f, c.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "orders"},
-		Spec: cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///j.jar"}}}))
 	sp := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "nightly"}, Spec: cmfv1.SavepointSpec{Application: "orders"}}
-	require.NoError(f, c.Create(ctx, sp))
-	sp.Status = cmfv1.SavepointStatus{State: cmfv1.StateCompleted, Path: "s3://secret/savepoint-nightly"}
-	require.NoError(f, c.Status().Update(ctx, sp))
 	dsp := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "secret-golden"}, Spec: cmfv1.DetachedSavepointSpec{Path: "s3://secret/golden"}}
-	require.NoError(f, c.Create(ctx, dsp))
+	if worker {
+		require.NoError(f, c.Get(ctx, client.ObjectKeyFromObject(sp), sp))
+		require.NoError(f, c.Get(ctx, client.ObjectKeyFromObject(dsp), dsp))
+	} else {
+		require.NoError(f, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secret"}}))
+		require.NoError(f, c.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "orders"},
+			Spec: cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///j.jar"}}}))
+		require.NoError(f, c.Create(ctx, sp))
+		sp.Status = cmfv1.SavepointStatus{State: cmfv1.StateCompleted, Path: "s3://secret/savepoint-nightly"}
+		require.NoError(f, c.Status().Update(ctx, sp))
+		require.NoError(f, c.Create(ctx, dsp))
+	}
 	require.Eventually(f, func() bool {
 		var seen cmfv1.Savepoint
 		return cache.Get(ctx, client.ObjectKeyFromObject(dsp), &cmfv1.DetachedSavepoint{}) == nil &&
