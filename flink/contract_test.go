@@ -3,6 +3,7 @@ package flink_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -48,10 +50,12 @@ func TestContract(t *testing.T) {
 		capture(t, "config", "GET", cluster.RESTURL+"/config", "")
 		capture(t, "jobs-overview", "GET", cluster.RESTURL+"/jobs/overview", "")
 
-		found, err := client.RunningJobByName(ctx, "contract")
+		jobs, err := client.JobsOverview(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, job, found.ID)
-		assert.True(t, found.AllTasksRunning())
+		require.Len(t, jobs, 1)
+		assert.Equal(t, job, jobs[0].ID)
+		assert.Equal(t, "contract", jobs[0].Name)
+		assert.True(t, jobs[0].AllTasksRunning())
 
 		state, err := client.JobState(ctx, job)
 		require.NoError(t, err)
@@ -61,8 +65,6 @@ func TestContract(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, defaultDir, filepath.Clean(flinkharness.LocalPath(config["execution.checkpointing.savepoint-dir"])))
 
-		_, err = client.RunningJobByName(ctx, "no-such-job")
-		assert.ErrorIs(t, err, flink.ErrJobNotFound)
 		_, err = client.JobState(ctx, "00000000000000000000000000000000")
 		assert.ErrorIs(t, err, flink.ErrJobNotFound)
 		capture(t, "job-status-unknown", "GET", cluster.RESTURL+"/jobs/00000000000000000000000000000000/status", "")
@@ -303,8 +305,15 @@ func TestContractJobNotRunning(t *testing.T) {
 		`{"entryClass":"`+flinkharness.StatefulJobEntryClass+`","programArgsList":["--job-name","starved"],"parallelism":4}`)
 	require.Equal(t, http.StatusOK, status, string(body))
 
-	job, err := client.RunningJobByName(ctx, "starved")
+	var runID struct {
+		JobID string `json:"jobid"`
+	}
+	require.NoError(t, json.Unmarshal(body, &runID), string(body))
+	jobs, err := client.JobsOverview(ctx)
 	require.NoError(t, err)
+	i := slices.IndexFunc(jobs, func(j flink.JobOverview) bool { return j.ID == runID.JobID })
+	require.GreaterOrEqual(t, i, 0, "the job run is listed: %+v", jobs)
+	job := jobs[i]
 	assert.False(t, job.AllTasksRunning(), "4 parallel tasks cannot run in 1 slot")
 	trigger := flink.TriggerIDFor(t.Name())
 	_, err = client.TriggerSavepoint(ctx, job.ID, flink.SavepointRequest{TriggerID: trigger, TargetDirectory: t.TempDir()})

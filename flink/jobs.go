@@ -2,7 +2,6 @@ package flink
 
 import (
 	"context"
-	"fmt"
 )
 
 // JobOverview is one job of GET /jobs/overview, which is live (not cached).
@@ -40,35 +39,6 @@ func (c *Client) JobsOverview(ctx context.Context) ([]JobOverview, error) {
 		return nil, err
 	}
 	return answer.Jobs, nil
-}
-
-// RunningJobByName returns the job named name that runs (or is about to),
-// or ErrJobNotFound. Names are not unique in Flink: the newest running one wins.
-func (c *Client) RunningJobByName(ctx context.Context, name string) (*JobOverview, error) {
-	jobs, err := c.JobsOverview(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var found *JobOverview
-	for i := range jobs {
-		j := &jobs[i]
-		if j.Name != name || !activeJobStates[j.State] {
-			continue
-		}
-		if found == nil || j.StartTime > found.StartTime {
-			found = j
-		}
-	}
-	if found == nil {
-		return nil, &Error{Op: "find job named " + name, Kind: ErrJobNotFound, Message: fmt.Sprintf("no running job named %q", name)}
-	}
-	return found, nil
-}
-
-// activeJobStates are the states of a job that has not ended.
-var activeJobStates = map[string]bool{
-	"INITIALIZING": true, "CREATED": true, "RUNNING": true, "RESTARTING": true,
-	"FAILING": true, "CANCELLING": true, "RECONCILING": true,
 }
 
 // JobEnded reports whether a job state is final: the job runs no more and no

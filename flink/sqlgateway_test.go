@@ -36,9 +36,9 @@ func TestSQLGatewayContract(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `^[0-9a-f]{32}$`, result.JobID)
 
-	job, err := jm.RunningJobByName(ctx, "clicks-per-region")
+	job, err := jm.Job(ctx, result.JobID)
 	require.NoError(t, err)
-	assert.Equal(t, result.JobID, job.ID, "pipeline.name names the job")
+	assert.Equal(t, "clicks-per-region", job.Name, "pipeline.name names the job")
 
 	_, err = gw.Run(ctx, session, "INSERT INTO missing SELECT 1", nil)
 	require.Error(t, err)

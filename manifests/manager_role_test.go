@@ -48,8 +48,7 @@ func TestManagerRoleNamesItsObjects(t *testing.T) {
 	for _, name := range []string{ownCertSecret, "another-secret"} {
 		require.NoError(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: name}}))
 	}
-	manager, err := client.New(actingAs(env, "system:serviceaccount:"+managerNamespace+":savepoint-manager",
-		"system:serviceaccounts", "system:serviceaccounts:"+managerNamespace), client.Options{Scheme: env.Scheme})
+	manager, err := client.New(env.ManagerConfig(managerNamespace), client.Options{Scheme: env.Scheme})
 	require.NoError(t, err)
 
 	mutating := func(name string) client.Object {

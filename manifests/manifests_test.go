@@ -112,10 +112,14 @@ func TestManagerRBAC(t *testing.T) {
 	})
 
 	ns := env.Namespace(t)
-	require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
+	orders := &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders", Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},
 		Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///job.jar"}},
-	}))
+	}
+	require.NoError(t, env.Client.Create(ctx, orders))
+	// Its job is the harness's: the status names it as the operator's
+	// mirror would (no operator here), for the manager finds a job by ID only.
+	env.RecordJob(t, orders, cluster.JobID)
 	dir := t.TempDir()
 	take := func(name string) *cmfv1.Savepoint {
 		sp := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: cmfv1.SavepointSpec{Application: "orders", Path: dir}}

@@ -14,8 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -44,7 +42,7 @@ func TestTenantDetach(t *testing.T) {
 	require.NoError(t, err, errOut)
 	env.WaitForAggregation(t)
 
-	sa := actingAs(env, "system:serviceaccount:"+managerNamespace+":savepoint-manager", "system:serviceaccounts", "system:serviceaccounts:"+managerNamespace)
+	sa := env.ManagerConfig(managerNamespace)
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
 		return manager.Setup(ctx, mgr, manager.Config{
 			Namespace: managerNamespace, ServiceAccount: "savepoint-manager",
@@ -60,7 +58,7 @@ func TestTenantDetach(t *testing.T) {
 	_, errOut, err = env.RunKubectl(ctx, "create", "rolebinding", "team-a-admin-flinkdeployments", "-n", "team-a", "--role", "flinkdeployments", "--user", "team-a-admin")
 	require.NoError(t, err, errOut)
 	teamA := tenant(t, env, "team-a", "team-a-admin", "admin", "savepoint-detached-editor")
-	waitAllowed(t, env, "team-a-admin", "create", "flink.apache.org", "flinkdeployments", "team-a")
+	env.WaitAllowed(t, "team-a-admin", authorizationv1.ResourceAttributes{Namespace: "team-a", Verb: "create", Group: "flink.apache.org", Resource: "flinkdeployments"})
 	owner := tenant(t, env, "team-b", "team-b-owner", "cluster-admin")
 
 	require.NoError(t, teamA.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "orders"},
@@ -116,38 +114,6 @@ func TestTenantDetach(t *testing.T) {
 // rolebinding, as the README says) and returns a client acting as them.
 func tenant(t *testing.T, env *controlplane.Env, ns, user string, clusterRoles ...string) client.Client {
 	t.Helper()
-	ctx := context.Background()
-	for _, role := range clusterRoles {
-		_, errOut, err := env.RunKubectl(ctx, "create", "rolebinding", user+"-"+role, "-n", ns, "--clusterrole", role, "--user", user)
-		require.NoError(t, err, errOut)
-	}
-	waitAllowed(t, env, user, "create", cmfv1.GroupVersion.Group, "detachedsavepoints", ns)
-	c, err := client.New(actingAs(env, user), client.Options{Scheme: env.Scheme})
-	require.NoError(t, err)
-	return c
-}
-
-// waitAllowed waits until user may verb resource of group in ns: a binding
-// takes effect through the authorizer's informer, a moment after its create.
-func waitAllowed(t *testing.T, env *controlplane.Env, user, verb, group, resource, ns string) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: user, Groups: []string{"system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: group, Resource: resource},
-		}}
-		if err := env.Client.Create(ctx, review); err != nil {
-			return false, err
-		}
-		return review.Status.Allowed, nil
-	})
-	require.NoError(t, err, "%s may %s %s.%s in %s", user, verb, resource, group, ns)
-}
-
-// actingAs is the control plane's admin config impersonating an
-// authenticated user in groups.
-func actingAs(env *controlplane.Env, user string, groups ...string) *rest.Config {
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
-	return cfg
+	env.BindInNamespace(t, ns, user, clusterRoles, "create", cmfv1.GroupVersion.Group, "detachedsavepoints")
+	return env.ClientAs(t, user)
 }

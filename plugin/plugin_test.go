@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,28 +58,17 @@ func start(t *testing.T) *system {
 		Spec:       cmfv1.StatementSpec{Statement: "INSERT INTO s SELECT 1", ComputePoolName: "pool"},
 	}
 	require.NoError(t, env.Client.Create(ctx, stmt))
-	// payments and clicks run the same job: their status names it, as the
+	// All three run the harness's job: their status names it, as the
 	// manager's session or operator mode does for a job it runs (here the
 	// pool does not exist and the operator is not installed, so the manager
-	// only adds conditions beside it).
-	for _, parent := range []client.Object{&cmfv1.Statement{}, &cmfv1.FlinkApplication{}} {
-		key := client.ObjectKey{Namespace: s.ns, Name: "clicks"}
-		if _, ok := parent.(*cmfv1.FlinkApplication); ok {
-			key.Name = "payments"
-		}
-		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			if err := env.Client.Get(ctx, key, parent); err != nil {
-				return err
-			}
-			running := cmfv1.JobStatus{JobID: cluster.JobID, State: "RUNNING"}
-			switch p := parent.(type) {
-			case *cmfv1.Statement:
-				p.Status.JobStatus = running
-			case *cmfv1.FlinkApplication:
-				p.Status.JobStatus = running
-			}
-			return env.Client.Status().Update(ctx, parent)
-		}))
+	// only adds conditions beside it). The manager finds a parent's job by
+	// that ID only, never by its name.
+	for _, parent := range []cmfv1.Parent{
+		&cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "orders"}},
+		&cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "payments"}},
+		&cmfv1.Statement{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "clicks"}},
+	} {
+		env.RecordJob(t, parent, cluster.JobID)
 	}
 	return s
 }

@@ -142,16 +142,16 @@ func testRejected(t *testing.T, env *controlplane.Env) {
 		{
 			name: "startFromSavepoint with two references",
 			obj: application(&cmfv1.StartFromSavepoint{
-				SavepointName: "sp-1", UID: "0d3c52a8-1d7a-4a63-9c39-2b9a4a6d3a10",
+				SavepointName: "sp-1", InitialSavepointPath: "s3://b/sp",
 			}),
 			field: "spec.job.startFromSavepoint",
-			want:  "set exactly one of savepointName, uid or initialSavepointPath",
+			want:  "set one of savepointName (with or without uid), uid or initialSavepointPath",
 		},
 		{
 			name:  "startFromSavepoint with no reference",
 			obj:   application(&cmfv1.StartFromSavepoint{AllowNonRestoredState: ptr.To(true)}),
 			field: "spec.job.startFromSavepoint",
-			want:  "set exactly one of savepointName, uid or initialSavepointPath",
+			want:  "set one of savepointName (with or without uid), uid or initialSavepointPath",
 		},
 		{
 			name:  "statement from a raw path",
@@ -367,7 +367,7 @@ func testExplain(t *testing.T, env *controlplane.Env) {
 		{"savepoint.spec.backoffLimit", "-1 retries\n    until it succeeds or is abandoned, 0 never retries"},
 		{"savepoint.status.triggerId", "recorded before the trigger is sent"},
 		{"detachedsavepoint.spec.path", "exact, complete location"},
-		{"flinkapplication.spec.job.startFromSavepoint", "exactly one of"},
+		{"flinkapplication.spec.job.startFromSavepoint", "pinned to its uid at admission"},
 		{"statement.spec.stopped", "stops the job with a savepoint"},
 		{"computepool.spec.restURL", "JobManager REST endpoint"},
 		{"savepointpolicy.spec.jitter", "its own fixed offset below jitter"},

@@ -63,9 +63,10 @@ const (
 	MaxJarURILength      = 4096
 )
 
-// StartFromSavepoint says which savepoint a job starts from. Exactly one of
-// savepointName, uid and initialSavepointPath is set.
-// +kubebuilder:validation:XValidation:rule="[has(self.savepointName), has(self.uid), has(self.initialSavepointPath)].filter(x, x).size() == 1",message="set exactly one of savepointName, uid or initialSavepointPath"
+// StartFromSavepoint says which savepoint a job starts from: savepointName,
+// uid or initialSavepointPath. savepointName may come with a uid: the
+// webhook pins a name that resolves to a DetachedSavepoint to its uid.
+// +kubebuilder:validation:XValidation:rule="has(self.initialSavepointPath) ? !has(self.savepointName) && !has(self.uid) : (has(self.savepointName) || has(self.uid))",message="set one of savepointName (with or without uid), uid or initialSavepointPath"
 type StartFromSavepoint struct {
 	// savepointName is the name of a Savepoint (attached, in the parent's
 	// namespace) or of a DetachedSavepoint to start from.
@@ -73,7 +74,12 @@ type StartFromSavepoint struct {
 	// +kubebuilder:validation:MinLength=1
 	SavepointName string `json:"savepointName,omitempty"`
 
-	// uid is the metadata.uid of a Savepoint or DetachedSavepoint to start from.
+	// uid is the metadata.uid of a Savepoint or DetachedSavepoint to start
+	// from. Beside savepointName it pins that name to that object: the
+	// webhook fills it in when savepointName names a DetachedSavepoint (whose
+	// name is global and can be released and claimed again), and a
+	// DetachedSavepoint deleted since is never replaced by another of its
+	// name. Remove it to resolve the name anew.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	UID string `json:"uid,omitempty"`

@@ -29,7 +29,9 @@ const (
 	// ReasonDeleted: deleted before its trigger was sent.
 	ReasonDeleted        = "Deleted"
 	ReasonParentNotFound = "ParentNotFound"
-	ReasonJobNotRunning  = "JobNotRunning"
+	// ReasonJobNotKnown (TRIGGER_PENDING): the parent's status records no
+	// job ID yet; the savepoint waits for it. A job is never found by name.
+	ReasonJobNotKnown = "JobNotKnown"
 	// ReasonJobGone: the job went away while its savepoint was in flight.
 	ReasonJobGone = "JobGone"
 	// ReasonBadRestURL: the parent's JobManager URL is not a usable URL.

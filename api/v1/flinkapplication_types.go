@@ -116,8 +116,9 @@ type JobSpec struct {
 	AllowNonRestoredState *bool `json:"allowNonRestoredState,omitempty"`
 
 	// startFromSavepoint starts the job from a Savepoint (by name or uid), a
-	// DetachedSavepoint, or a raw path: set exactly one of savepointName, uid or
-	// initialSavepointPath.
+	// DetachedSavepoint, or a raw path: set one of savepointName, uid or
+	// initialSavepointPath. A savepointName that names a DetachedSavepoint is
+	// pinned to its uid at admission.
 	// +optional
 	StartFromSavepoint *StartFromSavepoint `json:"startFromSavepoint,omitempty"`
 }

@@ -43,7 +43,7 @@ type StatementSpec struct {
 	SavepointRedeployNonce *int64 `json:"savepointRedeployNonce,omitempty"`
 
 	// startFromSavepoint starts the statement from one of its OWN attached
-	// Savepoints: set exactly one of savepointName or uid.
+	// Savepoints: set savepointName or uid.
 	// +optional
 	StartFromSavepoint *StartFromSavepoint `json:"startFromSavepoint,omitempty"`
 }

@@ -43,10 +43,12 @@ func BenchmarkSavepointLifecycle(b *testing.B) {
 	})
 	ns := "bench"
 	require.NoError(b, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	require.NoError(b, env.Client.Create(ctx, &cmfv1.FlinkApplication{
+	orders := &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders", Annotations: map[string]string{cmfv1.RestURLAnnotation: proxy.URL}},
 		Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///job.jar"}},
-	}))
+	}
+	require.NoError(b, env.Client.Create(ctx, orders))
+	env.RecordJob(b, orders, cluster.JobID) // as the operator's mirror would
 	fc, err := flink.New(cluster.RESTURL, flink.Options{})
 	require.NoError(b, err)
 	dir := b.TempDir()

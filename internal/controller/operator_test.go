@@ -69,7 +69,7 @@ func TestOperatorMode(t *testing.T) {
 	t.Run("with only the manager's RBAC", func(t *testing.T) { testOperatorRBAC(t) })
 	t.Run("without the operator's CRDs", func(t *testing.T) {
 		s := startSuite(t, cluster, controlplane.Options{Webhooks: true})
-		t.Run("the application says so; savepoints still work", s.testWithoutOperator)
+		t.Run("the application says so; savepoints wait for its job ID", s.testWithoutOperator)
 	})
 }
 
@@ -274,6 +274,72 @@ func (s *suite) testStartFromSavepoint(t *testing.T) {
 		nonce, _, _ := unstructured.NestedInt64(s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true }).Object, "spec", "job", "savepointRedeployNonce")
 		assert.Equal(t, int64(4), nonce, "no redeploy from a savepoint that is gone")
 	})
+
+	t.Run("a DetachedSavepoint deleted and imported again under its name: never started from", s.testPinnedStartFrom)
+}
+
+// testPinnedStartFrom: a DetachedSavepoint's name is global; once deleted,
+// anyone may import another path under it. An application that named it
+// (here one of another namespace) is pinned at admission to the uid it
+// resolved to, so a redeploy never starts from the path imported under the
+// name later; removing the uid is the way to take the new one, and its
+// access is checked again then.
+func (s *suite) testPinnedStartFrom(t *testing.T) {
+	ctx := context.Background()
+	ns, other := s.env.Namespace(t), s.env.Namespace(t)
+	name := "golden-" + ns
+	firstPath, secondPath := "s3://flink/archive/savepoint-golden-first", "s3://flink/archive/savepoint-golden-second"
+	first := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: name}, Spec: cmfv1.DetachedSavepointSpec{Path: firstPath}}
+	require.NoError(t, s.c.Create(ctx, first))
+	app := s.operatorApp(t, ns, "pinned", nil)
+	start := func(patch string) {
+		t.Helper()
+		require.NoError(t, s.c.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))))
+	}
+	deployed := func(nonce int64) string {
+		t.Helper()
+		dep := s.waitDeployment(t, ns, app.Name, func(d *unstructured.Unstructured) bool {
+			n, _, _ := unstructured.NestedInt64(d.Object, "spec", "job", "savepointRedeployNonce")
+			return n == nonce
+		})
+		path, _, _ := unstructured.NestedString(dep.Object, "spec", "job", "initialSavepointPath")
+		return path
+	}
+
+	// kubectl savepoint start --savepoint NAME: the name alone.
+	start(fmt.Sprintf(`{"spec":{"job":{"savepointRedeployNonce":1,"startFromSavepoint":{"savepointName":%q}}}}`, name))
+	require.NotNil(t, app.Spec.Job.StartFromSavepoint)
+	assert.Equal(t, string(first.UID), app.Spec.Job.StartFromSavepoint.UID, "pinned at admission to the DetachedSavepoint the name named")
+	assert.Equal(t, name, app.Spec.Job.StartFromSavepoint.SavepointName)
+	assert.Equal(t, firstPath, deployed(1))
+
+	// The name is released and claimed again with another path.
+	require.NoError(t, s.c.Delete(ctx, first))
+	waitGone(t, s.c, first)
+	second := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: name}, Spec: cmfv1.DetachedSavepointSpec{Path: secondPath}}
+	require.NoError(t, s.c.Create(ctx, second))
+	require.NotEqual(t, first.UID, second.UID)
+
+	// A redeploy (a new nonce) with the reference unchanged: refused, said so.
+	start(`{"spec":{"job":{"savepointRedeployNonce":2}}}`)
+	assert.Equal(t, string(first.UID), app.Spec.Job.StartFromSavepoint.UID, "an unchanged reference is not pinned again")
+	got := s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool {
+		return readyReason(a) == cmfv1.ReasonStartFromSavepointUnresolved && a.Status.ObservedGeneration == app.Generation
+	})
+	msg := meta.FindStatusCondition(got.Status.Conditions, cmfv1.ConditionReady).Message
+	assert.Contains(t, msg, "the savepoint this application was admitted with is gone")
+	assert.Contains(t, msg, "remove spec.job.startFromSavepoint.uid")
+	assert.NotContains(t, msg, secondPath)
+	dep := s.waitDeployment(t, ns, app.Name, func(*unstructured.Unstructured) bool { return true })
+	nonce, _, _ := unstructured.NestedInt64(dep.Object, "spec", "job", "savepointRedeployNonce")
+	path, _, _ := unstructured.NestedString(dep.Object, "spec", "job", "initialSavepointPath")
+	assert.Equal(t, int64(1), nonce, "no redeploy")
+	assert.Equal(t, firstPath, path, "never the path imported under the name later")
+
+	// The way out: remove the uid; the name is resolved (and pinned) anew.
+	start(`{"spec":{"job":{"startFromSavepoint":{"uid":null}}}}`)
+	assert.Equal(t, string(second.UID), app.Spec.Job.StartFromSavepoint.UID)
+	assert.Equal(t, secondPath, deployed(2))
 }
 
 func (s *suite) testAdoption(t *testing.T) {
@@ -478,12 +544,22 @@ func (s *suite) testWithoutOperator(t *testing.T) {
 	assert.Contains(t, ready.Message, "install the operator")
 	assert.Contains(t, ready.Message, "spec.computePoolName")
 
-	// The job is found by its name, as for any parent without a job ID.
+	// No operator writes a job ID, and a job is never found by its name
+	// (the harness's job is named orders): the savepoint waits.
 	dir := t.TempDir()
 	sp := s.create(t, ns, cmfv1.SavepointSpec{Application: app.Name, Path: dir})
+	sp = s.waitFor(t, sp, func(sp *cmfv1.Savepoint) bool { return readyReasonOf(sp.Status.Conditions) == cmfv1.ReasonJobNotKnown })
+	assert.Equal(t, cmfv1.StateTriggerPending, sp.Status.State)
+	assert.Empty(t, dirNames(t, dir))
+
+	// The job ID the operator's status would carry, mirrored into the
+	// application's status as the manager does: the savepoint is taken.
+	s.env.RecordJob(t, app, s.flink.JobID)
 	sp = s.waitState(t, sp, cmfv1.StateCompleted)
 	assert.Equal(t, s.flink.JobID, sp.Status.JobID)
 	assert.FileExists(t, filepath.Join(flinkharness.LocalPath(sp.Status.Path), "_metadata"))
+	got = s.waitApp(t, app, func(a *cmfv1.FlinkApplication) bool { return true })
+	assert.Equal(t, cmfv1.ReasonOperatorNotInstalled, readyReason(got), "the application still says why")
 }
 
 // testOperatorRBAC runs the controllers with ONLY the manager's rendered
@@ -686,7 +762,12 @@ func (s *suite) requireAppEvent(t *testing.T, app *cmfv1.FlinkApplication, reaso
 }
 
 func readyReason(app *cmfv1.FlinkApplication) string {
-	if c := meta.FindStatusCondition(app.Status.Conditions, cmfv1.ConditionReady); c != nil {
+	return readyReasonOf(app.Status.Conditions)
+}
+
+// readyReasonOf is the reason of the Ready condition among conditions.
+func readyReasonOf(conditions []metav1.Condition) string {
+	if c := meta.FindStatusCondition(conditions, cmfv1.ConditionReady); c != nil {
 		return c.Reason
 	}
 	return ""

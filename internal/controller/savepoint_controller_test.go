@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
+	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/egress"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
@@ -82,6 +84,7 @@ func TestSavepointLifecycle(t *testing.T) {
 	t.Run("the parent keeps a finalizer while savepoints are attached", s.testParentFinalizer)
 	t.Run("the manager's finalizers never strip fields it does not know", s.testUnknownFields)
 	t.Run("ABANDONED when the job is gone, also mid-flight", s.testJobGone)
+	t.Run("a parent without a job ID waits; the job of its name is never taken", s.testNoJobID)
 	t.Run("metrics", s.testMetrics)
 	// Last: it uninstalls the CRDs of this control plane.
 	t.Run("kubectl delete -k manifests/default while the manager runs keeps the data", s.testUninstall)
@@ -395,6 +398,7 @@ func (s *suite) testUnknownFields(t *testing.T) {
 		},
 	}}
 	require.NoError(t, s.c.Create(ctx, app))
+	s.env.RecordJob(t, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders"}}, s.flink.JobID)
 	want, _, _ := unstructured.NestedMap(app.Object, "spec")
 
 	sp := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateCompleted)
@@ -439,7 +443,7 @@ func (s *suite) testJobGone(t *testing.T) {
 	// A job of its own, cancelled: its savepoints are abandoned, not retried.
 	cluster := flinkharness.Start(ctx, t, flinkharness.Options{JobName: "orders"})
 	proxy := flinkharness.NewFaultProxy(t, cluster.RESTURL)
-	ns := s.namespace(t, proxy.URL)
+	ns := s.namespaceRunning(t, proxy.URL, cluster.JobID)
 
 	// Mid-flight: the trigger is recorded and IN_PROGRESS, but its POST
 	// never reached Flink; then the job is cancelled.
@@ -455,13 +459,58 @@ func (s *suite) testJobGone(t *testing.T) {
 	midFlight = s.waitState(t, midFlight, cmfv1.StateAbandoned)
 	// While the job is still CANCELLING, a re-sent trigger may fail as "not
 	// running" and be retried once; either way the savepoint ends ABANDONED.
-	assert.Regexp(t, `FlinkJobNotFoundException|no running job`, midFlight.Status.Error)
+	assert.Contains(t, midFlight.Status.Error, "FlinkJobNotFoundException")
 	assert.LessOrEqual(t, midFlight.Status.Failures, int32(1))
 
-	// After: no running job to take a savepoint of.
+	// After: the job the parent's status records is gone; Flink says so
+	// at the trigger.
 	after := s.waitState(t, s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}), cmfv1.StateAbandoned)
-	assert.Contains(t, after.Status.Error, "no running job")
+	assert.Contains(t, after.Status.Error, "FlinkJobNotFoundException")
 	assert.Zero(t, after.Status.Failures)
+}
+
+// testNoJobID: a job is the parent's only by the ID its status records. The
+// harness's job runs under the parent's name ("orders") on the cluster the
+// parent points at, but the parent's status names no job: its savepoint
+// waits, TRIGGER_PENDING and saying why, and nothing reaches that job.
+// Once the status names the job (as session mode or the operator's mirror
+// writes it), the waiting savepoint is taken without anything else.
+func (s *suite) testNoJobID(t *testing.T) {
+	ctx := context.Background()
+	proxy := flinkharness.NewFaultProxy(t, s.flink.RESTURL)
+	ns := s.namespaceRunning(t, proxy.URL, "")
+	fc, err := flink.New(s.flink.RESTURL, flink.Options{})
+	require.NoError(t, err)
+	since := time.Now().UnixMilli()
+	dir := t.TempDir()
+
+	sp := s.create(t, ns, cmfv1.SavepointSpec{Application: "orders", Path: dir})
+	sp = s.waitFor(t, sp, func(sp *cmfv1.Savepoint) bool { return readyReasonOf(sp.Status.Conditions) == cmfv1.ReasonJobNotKnown })
+	assert.Equal(t, cmfv1.StateTriggerPending, sp.Status.State)
+	assert.Zero(t, sp.Status.Failures, "waiting is no failed attempt")
+	assert.Empty(t, sp.Status.JobID)
+	assert.Empty(t, sp.Status.TriggerID, "nothing triggered")
+	ready := meta.FindStatusCondition(sp.Status.Conditions, cmfv1.ConditionReady)
+	assert.Equal(t, "FlinkApplication orders has no job ID in its status (status.jobStatus.jobId) yet: its savepoint is taken once the job it deployed is known; a job is never taken by its name: job not known", ready.Message)
+	// The decision is made before anything is sent: the cluster was asked
+	// nothing about jobs, and the job of that name has no savepoint of ours.
+	assert.Zero(t, proxy.Count(http.MethodPost, `/savepoints$`), "no trigger: %v", proxy.Counts())
+	assert.Zero(t, proxy.Count(http.MethodGet, `/jobs/overview$`), "no job looked up by name: %v", proxy.Counts())
+	stats, err := fc.Checkpoints(ctx, s.flink.JobID)
+	require.NoError(t, err)
+	assert.Empty(t, stats.SavepointsSince(since), "no savepoint of the job named orders")
+	assert.Empty(t, dirNames(t, dir))
+	state, err := fc.JobState(ctx, s.flink.JobID)
+	require.NoError(t, err)
+	assert.Equal(t, "RUNNING", state)
+
+	// The job ID arrives: the savepoint is taken of that job, once.
+	s.env.RecordJob(t, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders"}}, s.flink.JobID)
+	sp = s.waitState(t, sp, cmfv1.StateCompleted)
+	assert.Equal(t, s.flink.JobID, sp.Status.JobID)
+	assert.Zero(t, sp.Status.Failures)
+	assert.Len(t, dirNames(t, dir), 1)
+	assert.Equal(t, 1, proxy.Count(http.MethodPost, `/savepoints$`))
 }
 
 func (s *suite) testMetrics(t *testing.T) {
@@ -508,8 +557,17 @@ func (s *suite) testUninstall(t *testing.T) {
 
 // --- fixtures ---
 
-// namespace makes a namespace with an application "orders" reached at restURL.
+// namespace makes a namespace with an application "orders" reached at
+// restURL, running the harness's job.
 func (s *suite) namespace(t *testing.T, restURL string) string {
+	t.Helper()
+	return s.namespaceRunning(t, restURL, s.flink.JobID)
+}
+
+// namespaceRunning makes a namespace with an application "orders" reached
+// at restURL whose status records jobID, as the manager's mirror of the
+// operator would (no operator runs here); "" records none.
+func (s *suite) namespaceRunning(t *testing.T, restURL, jobID string) string {
 	t.Helper()
 	ns := s.env.Namespace(t)
 	app := &cmfv1.FlinkApplication{
@@ -517,6 +575,9 @@ func (s *suite) namespace(t *testing.T, restURL string) string {
 		Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}},
 	}
 	require.NoError(t, s.c.Create(context.Background(), app))
+	if jobID != "" {
+		s.env.RecordJob(t, app, jobID)
+	}
 	return ns
 }
 

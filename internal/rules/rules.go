@@ -47,13 +47,15 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 	}
 	field := kind.StartFromField()
 	set := 0
-	for _, v := range []string{ref.SavepointName, ref.UID, ref.InitialSavepointPath} {
+	// savepointName and uid together name one savepoint: the uid pins the
+	// name to the object admission resolved it to (see PinnedUID).
+	for _, v := range []string{ref.SavepointName + ref.UID, ref.InitialSavepointPath} {
 		if v != "" {
 			set++
 		}
 	}
 	if set != 1 {
-		return nil, fmt.Errorf("%s must name exactly one of savepointName, uid or initialSavepointPath (it names %d)", field, set)
+		return nil, fmt.Errorf("%s must name exactly one of savepointName (with or without its uid), uid or initialSavepointPath (it names %d)", field, set)
 	}
 	allow := ref.AllowNonRestoredState != nil && *ref.AllowNonRestoredState
 
@@ -68,12 +70,18 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 	var detached *cmfv1.DetachedSavepoint
 	var err error
 	what := fmt.Sprintf("%s.savepointName %q", field, ref.SavepointName)
-	if ref.SavepointName != "" {
+	switch {
+	case ref.SavepointName != "" && ref.UID != "":
+		what = fmt.Sprintf("%s.savepointName %q (uid %s)", field, ref.SavepointName, ref.UID)
+		if attached, detached, err = pinned(ctx, lookup, kind, namespace, ref); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	case ref.SavepointName != "":
 		attached, err = lookup.Savepoint(ctx, namespace, ref.SavepointName)
 		if err == nil && attached == nil && kind == cmfv1.ParentApplication {
 			detached, err = lookup.DetachedSavepoint(ctx, ref.SavepointName)
 		}
-	} else {
+	default:
 		what = fmt.Sprintf("%s.uid %q", field, ref.UID)
 		attached, err = lookup.SavepointByUID(ctx, namespace, ref.UID)
 		if err == nil && attached == nil && kind == cmfv1.ParentApplication {
@@ -105,6 +113,51 @@ func ResolveStartFromSavepoint(ctx context.Context, lookup Lookup, kind cmfv1.Pa
 		return nil, fmt.Errorf("%s is Savepoint %s in state %s: only a COMPLETED savepoint can be started from (kubectl savepoint wait %s --for COMPLETED)", what, attached.Name, attached.Status.EffectiveState(), attached.Name)
 	}
 	return &Resolved{Path: attached.Status.Path, Description: "Savepoint " + attached.Name, AllowNonRestoredState: allow}, nil
+}
+
+// pinned finds a savepointName pinned to a uid: the object of that uid,
+// which must still carry that name. A DetachedSavepoint deleted since (its
+// global name released, perhaps claimed again by someone else with another
+// path) is never replaced by what the name names now.
+func pinned(ctx context.Context, lookup Lookup, kind cmfv1.ParentKind, namespace string, ref *cmfv1.StartFromSavepoint) (*cmfv1.Savepoint, *cmfv1.DetachedSavepoint, error) {
+	field := kind.StartFromField()
+	attached, err := lookup.SavepointByUID(ctx, namespace, ref.UID)
+	var detached *cmfv1.DetachedSavepoint
+	if err == nil && attached == nil && kind == cmfv1.ParentApplication {
+		detached, err = lookup.DetachedSavepointByUID(ctx, ref.UID)
+	}
+	switch {
+	case err != nil:
+		return nil, nil, fmt.Errorf("look it up: %w", err)
+	case attached != nil && attached.Name == ref.SavepointName, detached != nil && detached.Name == ref.SavepointName:
+		return attached, detached, nil
+	case attached != nil || detached != nil:
+		return nil, nil, fmt.Errorf("that uid is not the savepoint of that name: set savepointName alone (its uid is then filled in) or uid alone")
+	}
+	return nil, nil, fmt.Errorf("the savepoint this %s was admitted with is gone (deleted; the name may since name another savepoint, with another path, which is never used in its place): to start from what %q names now, remove %s.uid (the reference is then checked and pinned again), or name another savepoint",
+		kind.Noun(), ref.SavepointName, field)
+}
+
+// PinnedUID is the uid a startFromSavepoint that names a savepoint by name
+// is pinned to at admission: the DetachedSavepoint the name resolves to
+// through lookup (as the requester reads them); "" when it names an
+// attached Savepoint, a path or nothing that resolves (the validation
+// decides about those). A DetachedSavepoint's name is global and can be
+// released and claimed again: the uid keeps the reference on the object
+// that admission resolved and the requester's access was checked for.
+func PinnedUID(ctx context.Context, lookup Lookup, kind cmfv1.ParentKind, namespace string, ref *cmfv1.StartFromSavepoint) (string, error) {
+	if kind != cmfv1.ParentApplication || ref == nil || ref.SavepointName == "" {
+		return "", nil
+	}
+	attached, err := lookup.Savepoint(ctx, namespace, ref.SavepointName)
+	if err != nil || attached != nil {
+		return "", err
+	}
+	detached, err := lookup.DetachedSavepoint(ctx, ref.SavepointName)
+	if err != nil || detached == nil {
+		return "", err
+	}
+	return string(detached.UID), nil
 }
 
 // CanDetach says whether an attached savepoint may become a detached one:

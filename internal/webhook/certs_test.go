@@ -357,7 +357,7 @@ func (h *certHarness) caBundles(t require.TestingT) map[string][]byte {
 	for _, wh := range validating.Webhooks {
 		bundles[validatingConfig+"/"+wh.Name] = wh.ClientConfig.CABundle
 	}
-	require.Len(t, bundles, 6, "one mutating webhook and five validating ones")
+	require.Len(t, bundles, 7, "two mutating webhooks and five validating ones")
 	return bundles
 }
 

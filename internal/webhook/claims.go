@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -68,9 +69,24 @@ func leaseName(name string) string {
 
 func holderOf(namespace, name string) string { return namespace + "/" + name }
 
+// errClaimReleased: the claim that made a create fail was released before
+// it could be read (its DetachedSavepoint had just been deleted).
+var errClaimReleased = errors.New("the claim was released meanwhile")
+
 // claim takes the name for namespace/name, or says who holds it. On dry-run
-// it only checks.
+// it only checks. A claim released between the create that found it and
+// the read of it (a name imported again right after its delete) is
+// claimed again.
 func (c *claims) claim(ctx context.Context, namespace, name string, dryRun bool) error {
+	for attempt := 1; ; attempt++ {
+		err := c.claimOnce(ctx, namespace, name, dryRun)
+		if !errors.Is(err, errClaimReleased) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+func (c *claims) claimOnce(ctx context.Context, namespace, name string, dryRun bool) error {
 	holder := holderOf(namespace, name)
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
@@ -94,6 +110,9 @@ func (c *claims) claim(ctx context.Context, namespace, name string, dryRun bool)
 	err := c.live.Get(ctx, client.ObjectKeyFromObject(lease), &held)
 	if apierrors.IsNotFound(err) && dryRun {
 		return nil
+	}
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("claim DetachedSavepoint name %s: %w; retry", name, errClaimReleased)
 	}
 	if err != nil {
 		return fmt.Errorf("read the claim on DetachedSavepoint name %s: %w", name, err)

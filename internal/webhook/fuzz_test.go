@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sort"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +39,11 @@ import (
 // fuzzManager is the manager's user name in FuzzAdmission.
 const fuzzManager = "savepoint-manager"
 
+// sharedControlPlane names the environment variable through which
+// FuzzAdmission's fuzzing workers find the control plane the coordinating
+// process started: the path of its administrator's kubeconfig.
+const sharedControlPlane = "FUZZ_ADMISSION_KUBECONFIG"
+
 // FuzzAdmission sends arbitrary AdmissionReview bodies through each
 // handler's real HTTP entry point, with lookups and access reviews against
 // a real API server. Whatever the body:
@@ -56,13 +61,33 @@ const fuzzManager = "savepoint-manager"
 //     an endpoint URL may be, is never allowed;
 //   - an application without computePoolName is created, or its spec
 //     changed, only by a user who may create, or update, its
-//     FlinkDeployment (asked with a SubjectAccessReview).
+//     FlinkDeployment (asked with a SubjectAccessReview);
+//   - a startFromSavepoint admitted with savepointName and uid names the
+//     object of that uid, under that name (a pin never points elsewhere);
+//   - the parent mutation writes nothing but startFromSavepoint.uid, and a
+//     uid it writes is a DetachedSavepoint of that name the user may read
+//     (a pinned uid is in the answer the leak check reads).
 //
 // The seed corpus is in testdata/fuzz/FuzzAdmission.
+//
+// One control plane serves the whole fuzzing run: `go test -fuzz` runs this
+// function in the coordinating process and again in each worker process, so
+// the coordinator starts it and passes its kubeconfig to the workers
+// (sharedControlPlane), which connect to it. A worker that started its own
+// would hand its fuzzing pipes down to etcd and kube-apiserver, which
+// outlive a worker the coordinator stops or restarts, so the coordinator
+// would wait for their end forever (the stall of a -fuzz run).
 func FuzzAdmission(f *testing.F) {
-	env := controlplane.Start(f, controlplane.Options{})
+	var env *controlplane.Env
 	ctx := context.Background()
-	require.NoError(f, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fuzz-claims"}}))
+	worker := os.Getenv(sharedControlPlane) != ""
+	if worker {
+		env = controlplane.Connect(f, os.Getenv(sharedControlPlane))
+	} else {
+		env = controlplane.Start(f, controlplane.Options{})
+		f.Setenv(sharedControlPlane, env.Kubeconfig)
+		require.NoError(f, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fuzz-claims"}}))
+	}
 	var handlers map[string]admission.Handler
 	var cache client.Reader
 	_, _ = env.StartManager(f, func(ctx context.Context, mgr ctrl.Manager) error {
@@ -77,12 +102,14 @@ func FuzzAdmission(f *testing.F) {
 		cache = mgr.GetClient()
 		return nil
 	})
-	paths := make([]string, 0, len(handlers))
-	for path := range handlers {
-		paths = append(paths, path)
+	// The first byte of an input picks the handler: the seed corpus names
+	// them by these positions, so new handlers go at the end.
+	paths := []string{MutateSavepointPath, ValidateDetachedPath, ValidateParentPath, ValidateSavepointPath, ValidateComputePoolPath, MutateParentPath}
+	require.Len(f, handlers, len(paths), "every handler is fuzzed")
+	for _, path := range paths {
+		require.Contains(f, handlers, path)
 	}
-	sort.Strings(paths)
-	secrets := secretFixtures(f, env, cache)
+	secrets := secretFixtures(f, env, cache, worker)
 	decoder := admission.NewDecoder(env.Scheme)
 	// The AdmissionReview codecs controller-runtime's webhook reads with.
 	reviewScheme := runtime.NewScheme()
@@ -91,12 +118,17 @@ func FuzzAdmission(f *testing.F) {
 	reviews := serializer.NewCodecFactory(reviewScheme).UniversalDeserializer()
 
 	f.Add(uint8(0), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"Savepoint"},"namespace":"default","object":{"apiVersion":"cmf.confluent.io/v1","kind":"Savepoint","spec":{"application":"orders"}}}}`))
+	// The parent mutation: mallory names the secret DetachedSavepoint by
+	// name (no pin: not readable), or pins a name to its uid.
+	f.Add(uint8(5), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"7","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"computePoolName":"pool","job":{"jarURI":"local:///j.jar","startFromSavepoint":{"savepointName":"secret-golden"}}}}}}`))
+	f.Add(uint8(5), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"8","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"secret","name":"reader","userInfo":{"username":"admin","groups":["system:masters","system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"reader","namespace":"secret"},"spec":{"computePoolName":"pool","job":{"jarURI":"local:///j.jar","startFromSavepoint":{"savepointName":"secret-golden"}}}}}}`))
 	f.Add(uint8(1), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"2","operation":"DELETE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"default","name":"orders"}}`))
 	f.Add(uint8(2), []byte(`{"request":{"uid":"3","operation":"CREATE","object":{"spec":{"source":{"namespace":"x","application":"a","savepointName":"s"}}}}}`))
 	f.Add(uint8(3), []byte(`not json`))
 	// The secret's uids exist only now: references by uid, as mallory.
 	f.Add(uint8(1), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"4","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"DetachedSavepoint"},"namespace":"mallory","name":"stolen","userInfo":{"username":"mallory","groups":["system:authenticated"]},"dryRun":true,"object":{"apiVersion":"cmf.confluent.io/v1","kind":"DetachedSavepoint","metadata":{"name":"stolen","namespace":"mallory"},"spec":{"path":"s3://guess","source":{"namespace":"secret","application":"orders","savepointName":"nightly","uid":"%s"}}}}}`, secrets.savepointUID)))
 	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"5","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"job":{"jarURI":"local:///j.jar","startFromSavepoint":{"uid":"%s"}}}}}}`, secrets.detachedUID)))
+	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"9","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"secret","name":"mismatch","userInfo":{"username":"admin","groups":["system:masters","system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"mismatch","namespace":"secret"},"spec":{"computePoolName":"pool","job":{"jarURI":"local:///j.jar","startFromSavepoint":{"savepointName":"nightly","uid":"%s"}}}}}}`, secrets.detachedUID)))
 	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"6","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"computePoolName":"pool","job":{"jarURI":"http://artifacts/j.jar","startFromSavepoint":{"uid":"%s"}}}}}}`, secrets.detachedUID)))
 
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
@@ -128,6 +160,10 @@ func FuzzAdmission(f *testing.F) {
 		if review.Response.Result != nil {
 			answer += "\n" + review.Response.Result.Message
 		}
+		answer += "\n" + string(review.Response.Patch)
+		if path == MutateParentPath {
+			requireOnlyPinned(t, review.Response.Patch)
+		}
 		secrets.requireNotLeaked(t, env, sent.Request, strings.TrimSpace(answer))
 		if review.Response.Allowed {
 			requireNotAllowed(t, env, decoder, path, sent.Request)
@@ -146,18 +182,24 @@ type secrets struct {
 	savepointPath, savepointUID, detachedPath, detachedUID string
 }
 
-func secretFixtures(f *testing.F, env *controlplane.Env, cache client.Reader) *secrets {
+// A worker reads the fixtures the coordinating process made.
+func secretFixtures(f *testing.F, env *controlplane.Env, cache client.Reader, worker bool) *secrets {
 	ctx := context.Background()
 	c := env.Client
-	require.NoError(f, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secret"}}))
-	require.NoError(f, c.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "orders"},
-		Spec: cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///j.jar"}}}))
 	sp := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "nightly"}, Spec: cmfv1.SavepointSpec{Application: "orders"}}
-	require.NoError(f, c.Create(ctx, sp))
-	sp.Status = cmfv1.SavepointStatus{State: cmfv1.StateCompleted, Path: "s3://secret/savepoint-nightly"}
-	require.NoError(f, c.Status().Update(ctx, sp))
 	dsp := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "secret-golden"}, Spec: cmfv1.DetachedSavepointSpec{Path: "s3://secret/golden"}}
-	require.NoError(f, c.Create(ctx, dsp))
+	if worker {
+		require.NoError(f, c.Get(ctx, client.ObjectKeyFromObject(sp), sp))
+		require.NoError(f, c.Get(ctx, client.ObjectKeyFromObject(dsp), dsp))
+	} else {
+		require.NoError(f, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secret"}}))
+		require.NoError(f, c.Create(ctx, &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "secret", Name: "orders"},
+			Spec: cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///j.jar"}}}))
+		require.NoError(f, c.Create(ctx, sp))
+		sp.Status = cmfv1.SavepointStatus{State: cmfv1.StateCompleted, Path: "s3://secret/savepoint-nightly"}
+		require.NoError(f, c.Status().Update(ctx, sp))
+		require.NoError(f, c.Create(ctx, dsp))
+	}
 	require.Eventually(f, func() bool {
 		var seen cmfv1.Savepoint
 		return cache.Get(ctx, client.ObjectKeyFromObject(dsp), &cmfv1.DetachedSavepoint{}) == nil &&
@@ -173,6 +215,7 @@ func (s *secrets) requireNotLeaked(t *testing.T, env *controlplane.Env, req *adm
 		{s.savepointPath, "savepoints", "nightly"},
 		{s.savepointUID, "savepoints", "nightly"},
 		{s.detachedPath, "detachedsavepoints", "secret-golden"},
+		{s.detachedUID, "detachedsavepoints", "secret-golden"},
 	} {
 		if !strings.Contains(answer, secret.value) || carries(req, secret.value) {
 			continue
@@ -250,7 +293,59 @@ func requireNotAllowed(t *testing.T, env *controlplane.Env, decoder admission.De
 		if app, ok := obj.(*cmfv1.FlinkApplication); ok && app.Spec.ComputePoolName == "" {
 			requireMayWriteDeployment(t, env, req)
 		}
+		requirePinHolds(t, env, decoder, kind, req, obj)
 	}
+}
+
+// requireOnlyPinned fails when the parent mutation's patch touches anything
+// but spec.job.startFromSavepoint.uid.
+func requireOnlyPinned(t *testing.T, patch []byte) {
+	if len(patch) == 0 {
+		return
+	}
+	var ops []struct {
+		Op   string `json:"op"`
+		Path string `json:"path"`
+	}
+	require.NoError(t, json.Unmarshal(patch, &ops), "a JSON patch: %s", patch)
+	for _, op := range ops {
+		if op.Path == "/spec/job/startFromSavepoint/uid" {
+			continue
+		}
+		// A uid added where startFromSavepoint had none is one op on it.
+		require.Failf(t, "the parent mutation wrote more than the pinned uid", "%s %s in %s", op.Op, op.Path, patch)
+	}
+}
+
+// requirePinHolds fails when a parent whose startFromSavepoint names a
+// savepoint by name and uid was admitted (with that reference new or
+// changed) although the uid is not an object of that name.
+func requirePinHolds(t *testing.T, env *controlplane.Env, decoder admission.Decoder, kind cmfv1.ParentKind, req *admissionv1.AdmissionRequest, obj cmfv1.Parent) {
+	ref := obj.StartFrom()
+	if ref == nil || ref.SavepointName == "" || ref.UID == "" {
+		return
+	}
+	if req.Operation == admissionv1.Update {
+		old := kind.NewParent()
+		if decoder.DecodeRaw(req.OldObject, old) == nil && equality.Semantic.DeepEqual(ref, old.StartFrom()) {
+			return // unchanged references are not judged again
+		}
+	}
+	ctx := context.Background()
+	var detached cmfv1.DetachedSavepointList
+	require.NoError(t, env.Client.List(ctx, &detached))
+	var attached cmfv1.SavepointList
+	require.NoError(t, env.Client.List(ctx, &attached, client.InNamespace(req.Namespace)))
+	names := map[string]string{}
+	for _, d := range detached.Items {
+		names[string(d.UID)] = d.Name
+	}
+	for _, a := range attached.Items {
+		names[string(a.UID)] = a.Name
+	}
+	name, ok := names[ref.UID]
+	require.True(t, ok, "admitted a startFromSavepoint pinned to uid %s, which no savepoint has", ref.UID)
+	require.Equal(t, ref.SavepointName, name, "admitted a startFromSavepoint whose name and uid name two savepoints")
 }
 
 // requireMayWriteDeployment fails when the user of an admitted create, or

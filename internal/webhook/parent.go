@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -12,7 +11,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -227,17 +225,8 @@ func (v *parentValidator) validateStartFrom(ctx context.Context, req admission.R
 		// have been deleted since, and that must not block other edits.
 		return admission.Allowed("")
 	}
-	lookup := rules.Readable{Lookup: v.lookups, Namespace: req.Namespace, MayRead: func(ctx context.Context, dsp *cmfv1.DetachedSavepoint) (bool, error) {
-		ok, err := v.access.may(ctx, req.UserInfo, "get", "detachedsavepoints", dsp.Namespace, dsp.Name)
-		if err != nil {
-			// The error names the DetachedSavepoint: log it, answer without it.
-			logf.FromContext(ctx).Error(err, "check access to a DetachedSavepoint", "user", req.UserInfo.Username)
-			return false, errors.New("the requester's access to a DetachedSavepoint could not be checked; retry")
-		}
-		return ok, nil
-	}}
 	kind := obj.ParentKind()
-	if _, err := rules.ResolveStartFromSavepoint(ctx, lookup, kind, req.Namespace, req.Name, ref); err != nil {
+	if _, err := rules.ResolveStartFromSavepoint(ctx, readableAs(v.lookups, v.access, req), kind, req.Namespace, req.Name, ref); err != nil {
 		return admission.Denied(fmt.Sprintf("%s %s: %v", kind, req.Name, err))
 	}
 	return admission.Allowed("")

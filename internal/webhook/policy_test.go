@@ -34,7 +34,7 @@ func (s *tenants) testPolicies(t *testing.T) {
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "policy-writer"}},
 	}))
 	s.waitAllowed(t, "policy-writer", "create", "savepointpolicies", teamB, "")
-	writer, err := client.New(impersonating(s.env, "policy-writer"), client.Options{Scheme: s.env.Scheme})
+	writer, err := client.New(s.env.ActingAs("policy-writer"), client.Options{Scheme: s.env.Scheme})
 	require.NoError(t, err)
 
 	policy := func(name string, edit func(*cmfv1.SavepointPolicySpec)) *cmfv1.SavepointPolicy {

@@ -20,6 +20,7 @@ import (
 // Paths the webhook configurations in manifests/webhook point at.
 const (
 	MutateSavepointPath         = "/mutate-cmf-confluent-io-v1-savepoint"
+	MutateParentPath            = "/mutate-cmf-confluent-io-v1-parent"
 	ValidateSavepointPath       = "/validate-cmf-confluent-io-v1-savepoint"
 	ValidateDetachedPath        = "/validate-cmf-confluent-io-v1-detachedsavepoint"
 	ValidateParentPath          = "/validate-cmf-confluent-io-v1-parent"
@@ -39,6 +40,7 @@ const (
 // protects savepoint data must not be skipped because the webhook is down.
 //
 // +kubebuilder:webhook:path=/mutate-cmf-confluent-io-v1-savepoint,mutating=true,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create,versions=v1,name=msavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent,reinvocationPolicy=IfNeeded
+// +kubebuilder:webhook:path=/mutate-cmf-confluent-io-v1-parent,mutating=true,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=flinkapplications,verbs=create;update,versions=v1,name=mparent.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent,reinvocationPolicy=IfNeeded
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-savepoint,mutating=false,failurePolicy=fail,sideEffects=None,groups=cmf.confluent.io,resources=savepoints,verbs=create;update;delete,versions=v1,name=vsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-detachedsavepoint,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=cmf.confluent.io,resources=detachedsavepoints,verbs=create;update;delete,versions=v1,name=vdetachedsavepoint.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
 // +kubebuilder:webhook:path=/validate-cmf-confluent-io-v1-computepool,mutating=false,failurePolicy=ignore,sideEffects=None,groups=cmf.confluent.io,resources=computepools,verbs=create;update,versions=v1,name=vcomputepool.cmf.confluent.io,admissionReviewVersions=v1,timeoutSeconds=10,matchPolicy=Equivalent
@@ -94,6 +96,7 @@ func newHandlers(mgr manager.Manager, opts Options) (map[string]admission.Handle
 	decoder := admission.NewDecoder(mgr.GetScheme())
 	return map[string]admission.Handler{
 		MutateSavepointPath:     &savepointDefaulter{now: opts.Now, policies: mgr.GetClient()},
+		MutateParentPath:        &startFromPinner{decoder: decoder, lookups: lookups, access: access},
 		ValidateSavepointPath:   &savepointValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser},
 		ValidateDetachedPath:    &detachedValidator{decoder: decoder, lookups: lookups, access: access, claims: claims},
 		ValidateParentPath:      &parentValidator{decoder: decoder, lookups: lookups, access: access, managerUser: opts.ManagerUser, endpoints: opts.Endpoints},

@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -63,7 +62,7 @@ func TestTenants(t *testing.T) {
 	require.NoError(t, err, errOut)
 	env.WaitForAggregation(t)
 
-	sa := impersonating(env, "system:serviceaccount:"+managerNamespace+":savepoint-manager",
+	sa := env.ActingAs("system:serviceaccount:"+managerNamespace+":savepoint-manager",
 		"system:serviceaccounts", "system:serviceaccounts:"+managerNamespace)
 	_, _ = env.StartManagerAs(t, sa, func(ctx context.Context, mgr ctrl.Manager) error {
 		if err := index.Add(ctx, mgr.GetFieldIndexer()); err != nil {
@@ -77,7 +76,7 @@ func TestTenants(t *testing.T) {
 	_, errOut, err = env.RunKubectl(ctx, "create", "rolebinding", "team-b-owner", "-n", teamB, "--clusterrole", "cluster-admin", "--user", "team-b-owner")
 	require.NoError(t, err, errOut)
 	s.waitAllowed(t, "team-b-owner", "patch", "detachedsavepoints", teamB, "")
-	s.teamBOwner, err = client.New(impersonating(env, "team-b-owner"), client.Options{Scheme: env.Scheme})
+	s.teamBOwner, err = client.New(env.ActingAs("team-b-owner"), client.Options{Scheme: env.Scheme})
 	require.NoError(t, err)
 
 	t.Run("the aggregated admin role grants what the README says, in its namespace only", s.testAdminRole)
@@ -139,7 +138,7 @@ func (s *tenants) namespaceAdmin(t *testing.T, ns, user string) client.Client {
 	_, errOut, err := s.env.RunKubectl(ctx, "create", "rolebinding", user, "-n", ns, "--clusterrole", "admin", "--user", user)
 	require.NoError(t, err, errOut)
 	s.waitAllowed(t, user, "create", "flinkapplications", ns, "")
-	c, err := client.New(impersonating(s.env, user), client.Options{Scheme: s.env.Scheme})
+	c, err := client.New(s.env.ActingAs(user), client.Options{Scheme: s.env.Scheme})
 	require.NoError(t, err)
 	assert.False(t, s.allowed(t, user, "create", "detachedsavepoints", ns), "admin alone grants no DetachedSavepoints")
 	err = c.Create(ctx, &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mine"}, Spec: cmfv1.ComputePoolSpec{RestURL: "http://127.0.0.1:8081"}})
@@ -419,7 +418,7 @@ func (s *tenants) testOperatorMode(t *testing.T) {
 	_, errOut, err := s.env.RunKubectl(ctx, "create", "rolebinding", developer, "-n", teamB, "--clusterrole", "edit", "--user", developer)
 	require.NoError(t, err, errOut)
 	s.waitAllowed(t, developer, "create", "flinkapplications", teamB, "")
-	dev, err := client.New(impersonating(s.env, developer), client.Options{Scheme: s.env.Scheme})
+	dev, err := client.New(s.env.ActingAs(developer), client.Options{Scheme: s.env.Scheme})
 	require.NoError(t, err)
 	application := func(name, pool string) *cmfv1.FlinkApplication {
 		return &cmfv1.FlinkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: name},
@@ -586,12 +585,4 @@ func (s *tenants) waitAllowed(t *testing.T, user, verb, resource, ns, name strin
 		require.NoError(t, s.admin.Create(context.Background(), review))
 		return review.Status.Allowed
 	}, fmt.Sprintf("%s may %s %s in %s", user, verb, resource, ns))
-}
-
-// impersonating is the control plane's admin config acting as user (an
-// authenticated user in groups).
-func impersonating(env *controlplane.Env, user string, groups ...string) *rest.Config {
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
-	return cfg
 }

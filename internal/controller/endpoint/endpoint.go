@@ -228,15 +228,21 @@ func ParentError(kind cmfv1.ParentKind, name string, err error) error {
 	return fmt.Errorf("read %s %s: %w", kind, name, err)
 }
 
-// JobID returns the parent's job: the one its status records, else the
-// running job named after the parent.
-func JobID(ctx context.Context, fc *flink.Client, t *Target) (string, error) {
-	if t.StatusJobID != "" {
-		return t.StatusJobID, nil
+// ErrJobNotKnown: the parent's status records no job ID (yet).
+var ErrJobNotKnown = errors.New("job not known")
+
+// JobID returns the parent's job: the one its status records (session mode
+// writes it when it submits the job or takes one over by the ID the parent
+// names; in operator mode it is the Flink Kubernetes Operator's
+// status.jobStatus.jobId, mirrored). A job is never found by its name: a
+// name is anyone's to give, on a cluster the parent may share with others.
+func JobID(t *Target) (string, error) {
+	if t.StatusJobID == "" {
+		kind := cmfv1.ParentKind("")
+		if p, ok := t.Parent.(cmfv1.Parent); ok {
+			kind = p.ParentKind()
+		}
+		return "", fmt.Errorf("%s %s has no job ID in its status (status.jobStatus.jobId) yet: its savepoint is taken once the job it deployed is known; a job is never taken by its name: %w", kind, t.Parent.GetName(), ErrJobNotKnown)
 	}
-	job, err := fc.RunningJobByName(ctx, t.Parent.GetName())
-	if err != nil {
-		return "", err
-	}
-	return job.ID, nil
+	return t.StatusJobID, nil
 }

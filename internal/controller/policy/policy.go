@@ -250,7 +250,7 @@ func (r *Reconciler) scheduled(ctx context.Context, policy *cmfv1.SavepointPolic
 		Offset:    plan.Offset(policy.Namespace, policy.Name, kind, name),
 		Suspended: policy.Spec.Suspend,
 		InFlight:  inFlight != "",
-		Running:   c.parent.ObservedJob().State == "RUNNING",
+		Running:   c.parent.ObservedJob().State == "RUNNING" && c.parent.ObservedJob().JobID != "",
 	})
 	slotName := SlotName(name, policy.Name, d.Slot)
 	if d.Action == schedule.Skip && d.Reason == schedule.ReasonInFlight && inFlight == slotName {

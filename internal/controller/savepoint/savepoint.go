@@ -18,11 +18,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
@@ -83,7 +86,39 @@ func Setup(mgr ctrl.Manager, opts Options, resolver *endpoint.Resolver, flinks *
 		For(&cmfv1.Savepoint{}).
 		// A detach is a DetachedSavepoint naming its source.
 		Watches(&cmfv1.DetachedSavepoint{}, handler.EnqueueRequestsFromMapFunc(detachedSource)).
+		// A savepoint waits for its parent's job ID (see endpoint.JobID).
+		Watches(&cmfv1.FlinkApplication{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor), builder.WithPredicates(jobIDWritten)).
+		Watches(&cmfv1.Statement{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor), builder.WithPredicates(jobIDWritten)).
 		Complete(r)
+}
+
+// jobIDWritten passes a parent whose status now records a job ID it did
+// not before.
+var jobIDWritten = predicate.Funcs{
+	CreateFunc: func(e event.CreateEvent) bool { return e.Object.(cmfv1.Parent).ObservedJob().JobID != "" },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		now := e.ObjectNew.(cmfv1.Parent).ObservedJob().JobID
+		return now != "" && now != e.ObjectOld.(cmfv1.Parent).ObservedJob().JobID
+	},
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// waitingFor maps a parent to its savepoints that wait to be triggered.
+func (r *Reconciler) waitingFor(ctx context.Context, obj client.Object) []ctrl.Request {
+	var list cmfv1.SavepointList
+	key := index.ParentKey(obj.(cmfv1.Parent).ParentKind(), obj.GetName())
+	if err := r.client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{index.Parent: key}); err != nil {
+		logf.FromContext(ctx).Error(err, "list the savepoints of a parent", "parent", key)
+		return nil
+	}
+	var reqs []ctrl.Request
+	for _, sp := range list.Items {
+		if sp.Status.State == "" || sp.Status.State == cmfv1.StateTriggerPending {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&sp)})
+		}
+	}
+	return reqs
 }
 
 func detachedSource(_ context.Context, obj client.Object) []ctrl.Request {
@@ -276,25 +311,16 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 	}
 	job := sp.Status.JobID
 	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
-		if job, err = endpoint.JobID(ctx, fc, t); err != nil {
-			metrics.RESTErrors.WithLabelValues("jobs-overview").Inc()
-			if errors.Is(err, flink.ErrJobNotFound) {
-				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobNotRunning,
-					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.Parent.GetName(), err), "")
-			}
-			res, err := r.unreachable(ctx, sp, err)
-			return nil, nil, "", res, err
+		if job, err = endpoint.JobID(t); err != nil {
+			// Nothing is sent and nothing counted: the parent's status
+			// wakes the savepoint up when the job ID is written.
+			return nil, nil, "", ctrl.Result{}, r.setCondition(ctx, sp, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJobNotKnown, err.Error())
 		}
 	}
 	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
 		return nil, nil, "", ctrl.Result{}, err
 	}
 	return t, fc, job, ctrl.Result{}, nil
-}
-
-func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
-	kind, _ := sp.Parent()
-	return kind
 }
 
 // unreachable records that the JobManager did not answer and retries later,

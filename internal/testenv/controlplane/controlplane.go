@@ -25,6 +25,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -146,6 +147,21 @@ func Start(t testing.TB, opts Options) *Env {
 		WebhookClientCA:   clientCA,
 		webhooks:          opts.Webhooks,
 	}
+}
+
+// Connect reaches a control plane that another process of the same test
+// run started (Start), through that control plane's administrator
+// kubeconfig: a fuzz target's workers, which must not each start one (see
+// FuzzAdmission). Nothing is started or stopped here; the process that
+// started it stops it.
+func Connect(t testing.TB, kubeconfig string) *Env {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	require.NoError(t, err, "read the control plane's kubeconfig %s", kubeconfig)
+	scheme := NewScheme()
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return &Env{Config: cfg, Client: c, Scheme: scheme, Kubeconfig: kubeconfig, Kubectl: filepath.Join(Assets(t), "kubectl")}
 }
 
 // NewScheme returns a scheme with the built-in kinds and the project's.

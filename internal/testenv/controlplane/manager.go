@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
@@ -31,7 +32,10 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 // its RBAC).
 func (e *Env) StartManagerAs(t testing.TB, config *rest.Config, setup func(ctx context.Context, mgr ctrl.Manager) error, change ...func(*ctrl.Options)) (ctrl.Manager, func()) {
 	t.Helper()
-	wh := e.Env.WebhookInstallOptions
+	var wh envtest.WebhookInstallOptions
+	if e.Env != nil { // nil when connected to another process's control plane
+		wh = e.Env.WebhookInstallOptions
+	}
 	options := ctrl.Options{
 		Scheme:         e.Scheme,
 		Metrics:        metricsserver.Options{BindAddress: "0"},
