@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ import (
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/index"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/rules"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/schedule"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/testenv/controlplane"
 )
 
@@ -66,7 +68,10 @@ const sharedControlPlane = "FUZZ_ADMISSION_KUBECONFIG"
 //     object of that uid, under that name (a pin never points elsewhere);
 //   - the parent mutation writes nothing but startFromSavepoint.uid, and a
 //     uid it writes is a DetachedSavepoint of that name the user may read
-//     (a pinned uid is in the answer the leak check reads).
+//     (a pinned uid is in the answer the leak check reads);
+//   - a SavepointPolicy is admitted only with a schedule that can be read
+//     (or none), and one that schedules or retains over another
+//     namespace's parent only for a user who may update (or delete) it.
 //
 // The seed corpus is in testdata/fuzz/FuzzAdmission.
 //
@@ -104,7 +109,7 @@ func FuzzAdmission(f *testing.F) {
 	})
 	// The first byte of an input picks the handler: the seed corpus names
 	// them by these positions, so new handlers go at the end.
-	paths := []string{MutateSavepointPath, ValidateDetachedPath, ValidateParentPath, ValidateSavepointPath, ValidateComputePoolPath, MutateParentPath}
+	paths := []string{MutateSavepointPath, ValidateDetachedPath, ValidateParentPath, ValidateSavepointPath, ValidateComputePoolPath, MutateParentPath, ValidatePolicyPath}
 	require.Len(f, handlers, len(paths), "every handler is fuzzed")
 	for _, path := range paths {
 		require.Contains(f, handlers, path)
@@ -130,6 +135,10 @@ func FuzzAdmission(f *testing.F) {
 	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"5","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"job":{"jarURI":"local:///j.jar","startFromSavepoint":{"uid":"%s"}}}}}}`, secrets.detachedUID)))
 	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"9","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"secret","name":"mismatch","userInfo":{"username":"admin","groups":["system:masters","system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"mismatch","namespace":"secret"},"spec":{"computePoolName":"pool","job":{"jarURI":"local:///j.jar","startFromSavepoint":{"savepointName":"nightly","uid":"%s"}}}}}}`, secrets.detachedUID)))
 	f.Add(uint8(2), []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"6","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"FlinkApplication"},"namespace":"mallory","name":"thief","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"FlinkApplication","metadata":{"name":"thief","namespace":"mallory"},"spec":{"computePoolName":"pool","job":{"jarURI":"http://artifacts/j.jar","startFromSavepoint":{"uid":"%s"}}}}}}`, secrets.detachedUID)))
+
+	// A policy over secret/orders, as mallory, and one with a bad schedule.
+	f.Add(uint8(6), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"10","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"SavepointPolicy"},"namespace":"secret","name":"p","userInfo":{"username":"mallory","groups":["system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"SavepointPolicy","metadata":{"name":"p","namespace":"secret"},"spec":{"schedule":"@every 1m","retention":{"keepLast":1}}}}}`))
+	f.Add(uint8(6), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"11","operation":"CREATE","kind":{"group":"cmf.confluent.io","version":"v1","kind":"SavepointPolicy"},"namespace":"mallory","name":"p","userInfo":{"username":"admin","groups":["system:masters","system:authenticated"]},"object":{"apiVersion":"cmf.confluent.io/v1","kind":"SavepointPolicy","metadata":{"name":"p","namespace":"mallory"},"spec":{"schedule":"61 * * * *","parents":{"applications":["orders"]}}}}}`))
 
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		path := paths[int(which)%len(paths)]
@@ -294,6 +303,30 @@ func requireNotAllowed(t *testing.T, env *controlplane.Env, decoder admission.De
 			requireMayWriteDeployment(t, env, req)
 		}
 		requirePinHolds(t, env, decoder, kind, req, obj)
+	case ValidatePolicyPath:
+		var p cmfv1.SavepointPolicy
+		if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update || req.UserInfo.Username == fuzzManager || decoder.DecodeRaw(req.Object, &p) != nil {
+			return
+		}
+		if _, err := schedule.Parse(&p.Spec); err != nil {
+			require.ErrorIs(t, err, schedule.ErrNoSchedule, "a policy whose schedule cannot be read was admitted")
+		}
+		// A schedule or a retention over namespace "secret" makes the
+		// manager create or delete savepoints there: only for a user who may.
+		if req.Namespace == "secret" && (p.Spec.Schedule != "" || p.Spec.Retention != nil) {
+			verb := "update"
+			if p.Spec.Schedule == "" {
+				verb = "delete"
+			}
+			review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups, Extra: extraOf(req.UserInfo.Extra),
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "secret", Verb: verb, Group: cmfv1.GroupVersion.Group, Resource: "flinkapplications", Name: "orders"},
+			}}
+			if env.Client.Create(context.Background(), review) == nil && req.Operation == admissionv1.Create &&
+				(p.NamespaceDefault() || slices.Contains(p.Spec.Parents.Applications, "orders")) {
+				require.True(t, review.Status.Allowed, "%q got a policy over secret/orders without %s on it", req.UserInfo.Username, verb)
+			}
+		}
 	}
 }
 
