@@ -34,6 +34,10 @@ var (
 		Name: "savepoint_manager_flink_rest_errors_total",
 		Help: "Failed JobManager REST calls by operation.",
 	}, []string{"operation"})
+	UnreachableAttempts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "savepoint_manager_unreachable_attempts_total",
+		Help: "Savepoint attempts spent because the cluster did not answer before anything was sent.",
+	})
 )
 
 // CountRESTError counts the JobManager REST call that an outcome of the
@@ -45,7 +49,7 @@ func CountRESTError(o flinkop.Outcome) {
 }
 
 func init() {
-	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors)
+	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors, UnreachableAttempts)
 }
 
 // StateGauge refreshes savepointsByState from the cache.

@@ -46,6 +46,10 @@ type Reconciler struct {
 	retain   *retention.Retainer
 	events   recorder.EventRecorder
 	opts     Options
+	// health says which endpoints do not answer; wake brings back the
+	// savepoints that wait for one once it answers again.
+	health *endpoint.Health
+	wake   *endpoint.Wakeup
 }
 
 // Options configure the savepoint controller.
@@ -59,6 +63,10 @@ type Options struct {
 	// savepoint directory, under which the data of a savepoint adopted from
 	// a FlinkStateSnapshot or a FlinkDeployment's status may be disposed.
 	DisposablePrefixes []string
+	// MaxConcurrentReconciles is how many objects are worked on at once;
+	// ReconcileTimeout bounds one reconcile (zero: none).
+	MaxConcurrentReconciles int
+	ReconcileTimeout        time.Duration
 	// SkipNameValidation lets one process set the controller up more than
 	// once (tests that restart the manager, as a crash would).
 	SkipNameValidation bool
@@ -76,13 +84,19 @@ func Setup(mgr ctrl.Manager, opts Options, resolver *endpoint.Resolver, flinks *
 		retain:   retain,
 		events:   mgr.GetEventRecorder("savepoint-manager"),
 		opts:     opts,
+		health:   flinks.Health,
+		wake:     endpoint.NewWakeup(func() client.Object { return &cmfv1.Savepoint{} }),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout}).
 		Named("savepoint").
 		For(&cmfv1.Savepoint{}).
 		// A detach is a DetachedSavepoint naming its source.
 		Watches(&cmfv1.DetachedSavepoint{}, handler.EnqueueRequestsFromMapFunc(detachedSource)).
+		// A savepoint that waits for its endpoint is looked at as soon as
+		// the endpoint answers again.
+		WatchesRawSource(r.wake.Source()).
 		Complete(r)
 }
 
@@ -156,7 +170,10 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // the same savepoint instead of taking another.
 func (r *Reconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	now := r.opts.Now()
-	if next := sp.Status.NextAttemptTime; next != nil && now.Before(next.Time) {
+	// A savepoint woken because its endpoint answers again need not wait
+	// out the backoff of its unreachable attempts.
+	woken := r.wake.Woken(client.ObjectKeyFromObject(sp))
+	if next := sp.Status.NextAttemptTime; next != nil && now.Before(next.Time) && !woken {
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
 	}
 	t, fc, job, res, err := r.reach(ctx, sp)
@@ -219,7 +236,13 @@ func (r *Reconciler) apply(ctx context.Context, sp *cmfv1.Savepoint, o flinkop.O
 		}
 		return ctrl.Result{}, r.completed(ctx, sp, o.Path)
 	case flinkop.Unreachable:
-		return r.unreachable(ctx, sp, o.Err)
+		if o.Call == flinkop.CallTrigger && endpoint.NotSent(o.Err) {
+			// The trigger never left: Flink cannot have taken it, so the
+			// attempt is spent, and the next one has a trigger ID of its own.
+			return r.unreachableAttempt(ctx, sp, sp.Status.RestURL, o.Err)
+		}
+		// It may have arrived: it is asked about, never counted as failed.
+		return r.waitForEndpoint(ctx, sp, sp.Status.RestURL, o.Err)
 	case flinkop.JobGone:
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobGone, flinkop.Message(o.Err), "")
 	case flinkop.Failed:
@@ -258,7 +281,7 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 		if errors.Is(err, endpoint.ErrParentNotFound) {
 			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonParentNotFound, err.Error(), "")
 		}
-		res, err := r.unreachable(ctx, sp, err)
+		res, err := r.unreachable(ctx, sp, "", err)
 		return nil, nil, "", res, err
 	}
 	if sp.Status.State == cmfv1.StateInProgress && sp.Status.RestURL != "" {
@@ -270,6 +293,11 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 	if err != nil {
 		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonBadRestURL, err.Error(), "")
 	}
+	if err := r.health.Open(sp.Namespace, t.RestURL); err != nil {
+		// Known not to answer: nothing is sent, no worker waits on it.
+		res, err := r.unreachable(ctx, sp, t.RestURL, err)
+		return nil, nil, "", res, err
+	}
 	job := sp.Status.JobID
 	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
 		if job, err = endpoint.JobID(ctx, fc, t); err != nil {
@@ -278,7 +306,7 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 				return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobNotRunning,
 					fmt.Sprintf("%s %s has no running job: %v", kindOf(sp), t.Parent.GetName(), err), "")
 			}
-			res, err := r.unreachable(ctx, sp, err)
+			res, err := r.unreachable(ctx, sp, t.RestURL, err)
 			return nil, nil, "", res, err
 		}
 	}
@@ -293,14 +321,80 @@ func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
 	return kind
 }
 
-// unreachable records that the JobManager did not answer and retries later,
-// without counting a failure: nothing was attempted.
-func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
-	if cerr := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, err.Error()); cerr != nil {
+// unreachable: the JobManager at restURL gave no usable answer before
+// anything was sent for this savepoint (restURL empty: where the parent's
+// JobManager is could not be found). With nothing in flight
+// (TRIGGER_PENDING) that is an attempt spent; otherwise the savepoint waits
+// for the endpoint.
+func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, restURL string, err error) (ctrl.Result, error) {
+	if restURL != "" && sp.Status.State == cmfv1.StateTriggerPending {
+		return r.unreachableAttempt(ctx, sp, restURL, err)
+	}
+	return r.waitForEndpoint(ctx, sp, restURL, err)
+}
+
+// waitForEndpoint records that the JobManager did not answer and looks
+// again when it answers (woken by the endpoint's health tracker) or at its
+// next probe, without counting a failure: the savepoint's trigger may be in
+// flight, and only Flink can say what became of it.
+func (r *Reconciler) waitForEndpoint(ctx context.Context, sp *cmfv1.Savepoint, restURL string, err error) (ctrl.Result, error) {
+	changed, cerr := r.setConditionChanged(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, err.Error())
+	if cerr != nil {
 		return ctrl.Result{}, cerr
 	}
-	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
-	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, nil
+	if changed {
+		r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
+	}
+	wait := r.opts.Protocol.UnreachableWait()
+	if restURL != "" {
+		if next, open := r.health.RetryIn(sp.Namespace, restURL); open {
+			wait = max(wait, next)
+		}
+		r.health.WaitFor(r.wake, sp.Namespace, restURL, client.ObjectKeyFromObject(sp))
+	}
+	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// unreachableAttempt counts an attempt that sent nothing Flink could take,
+// because the JobManager at restURL did not answer: FAILED once
+// backoffLimit is spent, else another attempt after the backoff, or as soon
+// as the endpoint answers again.
+func (r *Reconciler) unreachableAttempt(ctx context.Context, sp *cmfv1.Savepoint, restURL string, cause error) (ctrl.Result, error) {
+	metrics.UnreachableAttempts.Inc()
+	msg := fmt.Sprintf("cluster not reachable at %s: %s", restURL, flinkop.Message(cause))
+	if !errors.Is(cause, flink.ErrUnreachable) {
+		msg = fmt.Sprintf("cluster at %s gave no usable answer: %s", restURL, flinkop.Message(cause))
+	}
+	failures := sp.Status.Failures + 1
+	reachable := metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonUnreachable, Message: msg, ObservedGeneration: sp.Generation}
+	if limit := backoffLimit(sp); limit >= 0 && failures > limit {
+		sp.Status.Failures = failures
+		meta.SetStatusCondition(&sp.Status.Conditions, reachable)
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonUnreachable, msg, "")
+	}
+	wait := r.opts.Protocol.Backoff.Wait(failures)
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = cmfv1.StateTriggerPending
+		st.Failures = failures
+		st.Error = msg
+		st.NextAttemptTime = &metav1.Time{Time: r.opts.Now().Add(wait)}
+		meta.SetStatusCondition(&st.Conditions, reachable)
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionReady, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonRetrying, Message: msg, ObservedGeneration: sp.Generation})
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Trigger", "attempt %d: %s; trying again in %s, or when it answers", failures, msg, wait.Round(time.Millisecond))
+	r.health.WaitFor(r.wake, sp.Namespace, restURL, client.ObjectKeyFromObject(sp))
+	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// backoffLimit is the savepoint's backoffLimit, or the default.
+func backoffLimit(sp *cmfv1.Savepoint) int32 {
+	if sp.Spec.BackoffLimit != nil {
+		return *sp.Spec.BackoffLimit
+	}
+	return cmfv1.DefaultBackoffLimit
 }
 
 // failed counts a failed attempt: FAILED when the error is permanent or
@@ -308,10 +402,7 @@ func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err e
 func (r *Reconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, cause error) (ctrl.Result, error) {
 	msg := flinkop.Message(cause)
 	failures := sp.Status.Failures + 1
-	limit := cmfv1.DefaultBackoffLimit
-	if sp.Spec.BackoffLimit != nil {
-		limit = *sp.Spec.BackoffLimit
-	}
+	limit := backoffLimit(sp)
 	if flink.Permanent(cause) || (limit >= 0 && failures > limit) {
 		sp.Status.Failures = failures
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, msg, "")
@@ -415,10 +506,16 @@ func (r *Reconciler) setStatus(ctx context.Context, sp *cmfv1.Savepoint, change 
 
 // setCondition writes a condition only when it changes.
 func (r *Reconciler) setCondition(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) error {
+	_, err := r.setConditionChanged(ctx, sp, kind, status, reason, msg)
+	return err
+}
+
+// setConditionChanged is setCondition, reporting whether it wrote.
+func (r *Reconciler) setConditionChanged(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) (bool, error) {
 	if c := meta.FindStatusCondition(sp.Status.Conditions, kind); c != nil && c.Status == status && c.Reason == reason && c.ObservedGeneration == sp.Generation {
-		return nil
+		return false, nil
 	}
-	return r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+	return true, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: sp.Generation})
 	})
 }
