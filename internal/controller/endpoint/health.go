@@ -86,8 +86,8 @@ func (e *CircuitOpenError) Error() string {
 	if e.Cause != nil {
 		last = e.Cause.Error()
 	}
-	return fmt.Sprintf("no answer from %s lately (last: %s); nothing is sent there until it answers again (asked next at %s)",
-		e.Origin, last, e.NextProbe.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("no answer lately (last: %s); nothing is sent there until it answers again (asked next at %s)",
+		last, e.NextProbe.UTC().Format(time.RFC3339))
 }
 
 // Timeout is false: nothing waited.

@@ -362,9 +362,6 @@ func (r *Reconciler) waitForEndpoint(ctx context.Context, sp *cmfv1.Savepoint, r
 func (r *Reconciler) unreachableAttempt(ctx context.Context, sp *cmfv1.Savepoint, restURL string, cause error) (ctrl.Result, error) {
 	metrics.UnreachableAttempts.Inc()
 	msg := fmt.Sprintf("cluster not reachable at %s: %s", restURL, flinkop.Message(cause))
-	if !errors.Is(cause, flink.ErrUnreachable) {
-		msg = fmt.Sprintf("cluster at %s gave no usable answer: %s", restURL, flinkop.Message(cause))
-	}
 	failures := sp.Status.Failures + 1
 	reachable := metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonUnreachable, Message: msg, ObservedGeneration: sp.Generation}
 	if limit := backoffLimit(sp); limit >= 0 && failures > limit {
