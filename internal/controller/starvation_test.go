@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,8 +25,9 @@ import (
 // (a closed port, and a listener that takes connections and never answers)
 // do not keep another namespace's savepoint of a healthy job from
 // completing; each of them ends as its backoffLimit says: 0 FAILED with the
-// cause once its one attempt is spent, -1 waiting with backoff. A property,
-// not a timing: the only bound is the test's deadline.
+// cause once its one attempt is spent, -1 waiting for the cluster (the
+// condition ClusterReachable says why). A property, not a timing: the only
+// bound is the test's deadline.
 func TestStarvation(t *testing.T) {
 	ctx := context.Background()
 	env := controlplane.Start(t, controlplane.Options{})
@@ -98,7 +100,7 @@ func TestStarvation(t *testing.T) {
 		require.Len(t, list.Items, dead)
 		settled := 0
 		for _, sp := range list.Items {
-			if sp.Status.State == cmfv1.StateFailed || (sp.Status.State == cmfv1.StateTriggerPending && sp.Status.Failures > 0) {
+			if sp.Status.State == cmfv1.StateFailed || (sp.Status.State == cmfv1.StateTriggerPending && unreachable(&sp)) {
 				settled++
 			}
 		}
@@ -113,17 +115,27 @@ func TestStarvation(t *testing.T) {
 		app, limit := sp.Spec.Application, *sp.Spec.BackoffLimit
 		url := map[string]string{"refused": refused, "silent": silent}[app]
 		states[fmt.Sprintf("%s/%d/%s", app, limit, sp.Status.State)]++
-		assert.True(t, strings.HasPrefix(sp.Status.Error, "cluster not reachable at "+url), "%s: %q", sp.Name, sp.Status.Error)
 		assert.Empty(t, sp.Status.Path, sp.Name)
+		assert.True(t, unreachable(&sp), "%s: %+v", sp.Name, sp.Status.Conditions)
 		if limit == 0 {
 			assert.Equal(t, cmfv1.StateFailed, sp.Status.State, sp.Name)
+			assert.True(t, strings.HasPrefix(sp.Status.Error, "cluster not reachable at "+url), "%s: %q", sp.Name, sp.Status.Error)
 			assert.Equal(t, int32(1), sp.Status.Failures, "%s: its one attempt, counted", sp.Name)
 		} else {
+			// Attempts are counted until the circuit opens; then it waits
+			// for the cluster, spending none.
 			assert.Equal(t, cmfv1.StateTriggerPending, sp.Status.State, sp.Name)
-			assert.NotNil(t, sp.Status.NextAttemptTime, sp.Name)
+			assert.Contains(t, meta.FindStatusCondition(sp.Status.Conditions, cmfv1.ConditionClusterReachable).Message, url, sp.Name)
 		}
 	}
 	assert.Equal(t, map[string]int{"refused/0/FAILED": dead / 2, "refused/-1/TRIGGER_PENDING": dead / 4, "silent/0/FAILED": dead / 4}, states)
+}
+
+// unreachable: the savepoint's ClusterReachable condition says the cluster
+// did not answer.
+func unreachable(sp *cmfv1.Savepoint) bool {
+	c := meta.FindStatusCondition(sp.Status.Conditions, cmfv1.ConditionClusterReachable)
+	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == cmfv1.ReasonUnreachable
 }
 
 // waitSavepoint waits until cond holds for sp, or fails after timeout.

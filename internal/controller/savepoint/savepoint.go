@@ -17,18 +17,21 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/fairqueue"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
@@ -88,8 +91,15 @@ func Setup(mgr ctrl.Manager, opts Options, resolver *endpoint.Resolver, flinks *
 		wake:     endpoint.NewWakeup(func() client.Object { return &cmfv1.Savepoint{} }),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
+		// A queue fair across namespaces: however many savepoints one
+		// namespace has queued (thousands created at once, or woken when
+		// their cluster answers again), another namespace's next step waits
+		// for at most one of them.
 		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
-			MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout}).
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout,
+			NewQueue: func(_ string, limiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+				return fairqueue.New(func(r reconcile.Request) string { return r.Namespace }, limiter)
+			}}).
 		Named("savepoint").
 		For(&cmfv1.Savepoint{}).
 		// A detach is a DetachedSavepoint naming its source.
@@ -326,8 +336,15 @@ func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
 // JobManager is could not be found). With nothing in flight
 // (TRIGGER_PENDING) that is an attempt spent; otherwise the savepoint waits
 // for the endpoint.
+//
+// A savepoint that may try for ever (backoffLimit -1) spends no attempt
+// while the endpoint's circuit is open: nothing is tried, nothing is
+// written, it waits for the endpoint. So what any number of them cost while
+// a cluster is down is a cache read each per probe of the endpoint; a
+// savepoint with a limit spends its attempts, at most limit+1 writes.
 func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, restURL string, err error) (ctrl.Result, error) {
-	if restURL != "" && sp.Status.State == cmfv1.StateTriggerPending {
+	var open *endpoint.CircuitOpenError
+	if restURL != "" && sp.Status.State == cmfv1.StateTriggerPending && (backoffLimit(sp) >= 0 || !errors.As(err, &open)) {
 		return r.unreachableAttempt(ctx, sp, restURL, err)
 	}
 	return r.waitForEndpoint(ctx, sp, restURL, err)
@@ -338,12 +355,16 @@ func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, restU
 // next probe, without counting a failure: the savepoint's trigger may be in
 // flight, and only Flink can say what became of it.
 func (r *Reconciler) waitForEndpoint(ctx context.Context, sp *cmfv1.Savepoint, restURL string, err error) (ctrl.Result, error) {
-	changed, cerr := r.setConditionChanged(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, err.Error())
+	msg := err.Error()
+	if restURL != "" {
+		msg = fmt.Sprintf("cluster not reachable at %s: %s", restURL, flinkop.Message(err))
+	}
+	changed, cerr := r.setConditionChanged(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	if cerr != nil {
 		return ctrl.Result{}, cerr
 	}
 	if changed {
-		r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
+		r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%s", msg)
 	}
 	wait := r.opts.Protocol.UnreachableWait()
 	if restURL != "" {
