@@ -87,7 +87,11 @@ type SavepointSpec struct {
 	FormatType FormatType `json:"formatType,omitempty"`
 
 	// backoffLimit is how many times a failed savepoint is retried: -1 retries
-	// until it succeeds or is abandoned, 0 never retries.
+	// until it succeeds or is abandoned, 0 never retries. An attempt whose
+	// cluster did not answer before anything was sent counts as failed
+	// ("cluster not reachable at <url>"); with -1 the savepoint waits for the
+	// cluster instead. A trigger that may have reached Flink is never counted
+	// as failed without asking Flink about it.
 	// +optional
 	// +kubebuilder:default=-1
 	// +kubebuilder:validation:Minimum=-1

@@ -510,12 +510,12 @@ func (pg *playground) scale(b *testing.B) {
 		return pct(pg.creates(b, 10, 300, func() client.Object { return detached(ns) }), 99)
 	}
 	fill(1000)
-	settle(pg)
+	settle(b, pg, ns)
 	small, rssSmall := measureAdmission(), pg.rss(b)
 	start := time.Now()
 	fill(*objects)
 	filled := time.Since(start)
-	settle(pg)
+	settle(b, pg, ns)
 	large, rssLarge := measureAdmission(), pg.rss(b)
 	ratio := float64(large) / float64(small)
 	record(row{
@@ -546,9 +546,28 @@ func (pg *playground) scale(b *testing.B) {
 	})
 }
 
-// settle waits a few seconds for the manager to work off what the fill
-// queued (its cache, its reconciles).
-func settle(*playground) { time.Sleep(5 * time.Second) }
+// settle waits until the manager has worked off what the fill queued:
+// every savepoint of ns has ended (they fail at once), so that the
+// measurement after it sees the manager idle.
+func settle(b *testing.B, pg *playground, ns string) {
+	b.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var list cmfv1.SavepointList
+		require.NoError(b, pg.c.List(context.Background(), &list, client.InNamespace(ns)))
+		open := 0
+		for _, sp := range list.Items {
+			if !sp.Status.State.Terminal() {
+				open++
+			}
+		}
+		if open == 0 {
+			return
+		}
+		require.True(b, time.Now().Before(deadline), "%d savepoints of %s not ended yet", open, ns)
+		time.Sleep(time.Second)
+	}
+}
 
 // rss is the manager's resident memory, MB.
 func (pg *playground) rss(b *testing.B) float64 {

@@ -161,12 +161,14 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if path := sp.Annotations[cmfv1.AdoptedPathAnnotation]; path != "" {
 			return ctrl.Result{}, r.adopted(ctx, sp, path)
 		}
-		return ctrl.Result{}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
-			st.State = cmfv1.StateTriggerPending
-			if st.Origin == "" {
-				st.Origin = cmfv1.OriginManual
-			}
-		})
+		// Straight on to the first attempt: whatever it writes first
+		// (IN_PROGRESS with the trigger ID, or why it cannot) says
+		// TRIGGER_PENDING's part too.
+		sp.Status.State = cmfv1.StateTriggerPending
+		if sp.Status.Origin == "" {
+			sp.Status.Origin = cmfv1.OriginManual
+		}
+		return r.trigger(ctx, sp)
 	case cmfv1.StateTriggerPending:
 		return r.trigger(ctx, sp)
 	case cmfv1.StateInProgress:
@@ -320,7 +322,11 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 			return nil, nil, "", res, err
 		}
 	}
-	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
+	if sp.Status.State == cmfv1.StateTriggerPending {
+		// Written with the trigger, which comes next.
+		meta.SetStatusCondition(&sp.Status.Conditions, metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionTrue,
+			Reason: cmfv1.ReasonReachable, Message: t.RestURL + " answers", ObservedGeneration: sp.Generation})
+	} else if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
 		return nil, nil, "", ctrl.Result{}, err
 	}
 	return t, fc, job, ctrl.Result{}, nil
@@ -371,7 +377,11 @@ func (r *Reconciler) waitForEndpoint(ctx context.Context, sp *cmfv1.Savepoint, r
 		if next, open := r.health.RetryIn(sp.Namespace, restURL); open {
 			wait = max(wait, next)
 		}
-		r.health.WaitFor(r.wake, sp.Namespace, restURL, client.ObjectKeyFromObject(sp))
+		if r.health.WaitFor(r.wake, sp.Namespace, restURL, client.ObjectKeyFromObject(sp)) {
+			// Woken when the endpoint answers; until then, looked at only
+			// as seldom as the longest backoff, in case.
+			wait = max(wait, r.opts.Protocol.Backoff.Cap)
+		}
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil
 }

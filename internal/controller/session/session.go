@@ -638,7 +638,13 @@ func (r *reconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Cli
 	}
 	next := r.opts.PollInterval
 	if state != "RUNNING" {
-		next = min(next, r.opts.Protocol.PollMax) // starting: report RUNNING soon
+		// Starting: report RUNNING soon, looking often at first (a job
+		// starts in a second or so) and less often as the start takes longer.
+		since := time.Time{}
+		if c := meta.FindStatusCondition(*p.conditions, cmfv1.ConditionReady); c != nil && c.Reason == cmfv1.ReasonStarting {
+			since = c.LastTransitionTime.Time
+		}
+		next = min(next, r.opts.Protocol.PollInterval(since))
 	}
 	if p.session().Deploys == 0 {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "JobTakenOver", "Deploy", "job %s was running already; the manager runs it from now on, as deployed from the current spec", p.job.JobID)
