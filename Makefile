@@ -73,9 +73,19 @@ lint: verify-generated ## gofmt, go vet, staticcheck, the generated-files check 
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
+# make bench ROWS=admission runs one row (admission, concurrent, redeploy,
+# starvation, scale); OBJECTS and DEAD size the scale and starvation rows.
+ROWS    ?=
+OBJECTS ?= 20000
+DEAD    ?= 5000
+
 .PHONY: bench
-bench: ## Run the benchmarks (compare ratios within one run; the machines are noisy).
-	KUBEBUILDER_ASSETS=$(CONTROLPLANE) $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## Measure issue 20's goals against the playground and print the table (one row: ROWS=admission; compare ratios within one run).
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE) $(GO) test -run '^$$' -bench 'Issue20/$(ROWS)' -benchtime 1x -timeout 60m ./e2e/bench -objects $(OBJECTS) -dead $(DEAD)
+
+.PHONY: bench-micro
+bench-micro: ## Run the package benchmarks (savepoint round trip, lookups, lifecycle, redeploy).
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE) $(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /e2e/bench)
 
 .PHONY: clean
 clean: ## Remove build output (keeps the control-plane and Maven caches; see clean-cache).

@@ -92,7 +92,11 @@ type SavepointSpec struct {
 	// backoffLimit is how many times a failed savepoint is retried: -1 retries
 	// until it succeeds or is abandoned, 0 never retries. When left out: the
 	// namespace default SavepointPolicy's template, else -1 (filled in at
-	// admission; the controller reads a missing value as -1).
+	// admission; the controller reads a missing value as -1). An attempt
+	// whose cluster did not answer before anything was sent counts as failed
+	// ("cluster not reachable at <url>"); with -1 the savepoint waits for the
+	// cluster instead. A trigger that may have reached Flink is never counted
+	// as failed without asking Flink about it.
 	// +optional
 	// +kubebuilder:validation:Minimum=-1
 	BackoffLimit *int32 `json:"backoffLimit,omitempty"`

@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -54,6 +56,8 @@ type flags struct {
 	disposable       listFlag
 	certDNSNames     string
 	webhookClientCA  string
+	workers          int
+	reconcileTimeout time.Duration
 	version          bool
 }
 
@@ -83,6 +87,8 @@ func main() {
 	flag.Var(&f.disposable, "disposable-prefix", "A location (repeat it, or separate with commas) under which the data of a savepoint adopted from a FlinkStateSnapshot or a FlinkDeployment's status may be disposed, besides each cluster's own savepoint directory, e.g. s3://flink-savepoints/.")
 	flag.StringVar(&f.certDNSNames, "cert-extra-dns-names", "", "Comma-separated further DNS names the self-issued serving certificate is valid for (with --cert-rotation), for an API server that reaches the webhook by URL instead of through --webhook-service, e.g. localhost.")
 	flag.StringVar(&f.webhookClientCA, "webhook-client-ca-file", "", "PEM file of the CA that signs the client certificate the API server presents to the webhook (its --admission-control-config-file); when set, the webhook completes TLS only with a client holding such a certificate. Read at start.")
+	flag.IntVar(&f.workers, "max-concurrent-reconciles", 8, "How many objects each controller works on at once (one object is never worked on twice at once). Savepoints behind a JobManager that does not answer take no worker while they wait (its circuit breaker answers for it), so a few workers serve many tenants; raise it for many slow JobManagers.")
+	flag.DurationVar(&f.reconcileTimeout, "reconcile-timeout", time.Minute, "The longest one reconcile of a savepoint, a pool or a parent's finalizer may take (a session-mode parent's, which may upload a jar, has 15 minutes); one that takes longer is tried again.")
 	flag.BoolVar(&f.version, "version", false, "Print the manager's version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -120,7 +126,10 @@ func run(f flags) error {
 		webhookOpts.TLSOpts = append(webhookOpts.TLSOpts, requireClientCerts)
 	}
 	mgr, err := ctrl.NewManager(config, ctrl.Options{
-		Scheme:                  scheme,
+		Scheme: scheme,
+		// Nothing reads managedFields: the cache keeps none (about half of
+		// a small object's size).
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
@@ -145,15 +154,17 @@ func run(f flags) error {
 		Namespace:      f.namespace,
 		ServiceAccount: f.serviceAccount,
 		Controllers: controller.Options{
-			RestURLTemplate:        f.restURLTemplate,
-			JarCacheDir:            f.jarCacheDir,
-			JarDir:                 f.jarDir,
-			MaxJarBytes:            f.maxJarBytes,
-			Endpoints:              endpoints,
-			AllowRestURLAnnotation: f.allowAnnotation,
-			DisposablePrefixes:     f.disposable.values,
-			BulkDeletePolicy:       retention.BulkDeletePolicy(f.bulkDeletePolicy),
-			RetentionNamespace:     cmp.Or(f.retentionNS, f.namespace),
+			RestURLTemplate:         f.restURLTemplate,
+			JarCacheDir:             f.jarCacheDir,
+			JarDir:                  f.jarDir,
+			MaxJarBytes:             f.maxJarBytes,
+			Endpoints:               endpoints,
+			AllowRestURLAnnotation:  f.allowAnnotation,
+			DisposablePrefixes:      f.disposable.values,
+			BulkDeletePolicy:        retention.BulkDeletePolicy(f.bulkDeletePolicy),
+			RetentionNamespace:      cmp.Or(f.retentionNS, f.namespace),
+			MaxConcurrentReconciles: f.workers,
+			ReconcileTimeout:        f.reconcileTimeout,
 		},
 	}
 	if f.certRotation {

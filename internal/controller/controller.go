@@ -83,8 +83,29 @@ type Options struct {
 	// savepoint directory, under which the data of a savepoint adopted from
 	// a FlinkStateSnapshot or a FlinkDeployment's status may be disposed.
 	DisposablePrefixes []string
-	// Flink configures the JobManager clients.
+	// Flink configures the JobManager clients. Their requests are not
+	// repeated inline (Retries -1 unless set): a request that gets no answer
+	// is the endpoint's health tracker's business (see endpoint.Health), and
+	// the object is looked at again when the endpoint answers, instead of a
+	// worker waiting between attempts.
 	Flink flink.Options
+	// MaxConcurrentReconciles is how many objects each controller works on
+	// at once; default 8. The work queue never hands one object to two
+	// workers.
+	MaxConcurrentReconciles int
+	// ReconcileTimeout bounds one reconcile of every controller but the
+	// session controllers; default 1 minute.
+	ReconcileTimeout time.Duration
+	// SessionReconcileTimeout bounds one reconcile of a session-mode parent,
+	// which may upload a jar (Flink.UploadTimeout) and run it; default 15
+	// minutes.
+	SessionReconcileTimeout time.Duration
+	// EndpointThreshold is how many failures in a row open an endpoint's
+	// circuit; default 3. EndpointProbeCap caps the wait between probes of
+	// an endpoint whose circuit is open (the first is BackoffBase); default
+	// 30s, and never more than BackoffCap.
+	EndpointThreshold int
+	EndpointProbeCap  time.Duration
 	// Now returns the time; default time.Now.
 	Now func() time.Time
 	// SkipNameValidation lets one process set the controllers up more than
@@ -120,6 +141,27 @@ func (o *Options) defaults() {
 	if o.BulkDeletePolicy == "" {
 		o.BulkDeletePolicy = retention.BulkDetach
 	}
+	if o.Flink.Retries == 0 {
+		o.Flink.Retries = -1
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 8
+	}
+	if o.ReconcileTimeout <= 0 {
+		o.ReconcileTimeout = time.Minute
+	}
+	if o.SessionReconcileTimeout <= 0 {
+		o.SessionReconcileTimeout = 15 * time.Minute
+	}
+	if o.EndpointProbeCap <= 0 {
+		o.EndpointProbeCap = 30 * time.Second
+	}
+}
+
+// health is the endpoint health tracker with these options' timings.
+func (o *Options) health() *endpoint.Health {
+	backoff := o.protocol().Backoff
+	return &endpoint.Health{Threshold: o.EndpointThreshold, Base: backoff.Base, Cap: min(o.EndpointProbeCap, backoff.Cap), Now: o.Now}
 }
 
 // Setup registers every controller with mgr. They look up with the indexes
@@ -133,17 +175,23 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	// One client per JobManager URL and one retainer, shared by the
 	// controllers that reach Flink and that dispose.
-	flinks := &endpoint.Clients{Options: opts.Flink, Policy: opts.Endpoints}
+	health := opts.health()
+	if err := mgr.Add(health); err != nil {
+		return err
+	}
+	flinks := &endpoint.Clients{Options: opts.Flink, Policy: opts.Endpoints, Health: health}
 	retain := &retention.Retainer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Events: mgr.GetEventRecorder("savepoint-manager"),
 		Policy: opts.BulkDeletePolicy, Namespace: opts.RetentionNamespace}
 	resolver := &endpoint.Resolver{Client: mgr.GetClient(), Template: opts.RestURLTemplate, AllowAnnotation: opts.AllowRestURLAnnotation}
 	protocol := opts.protocol()
 	skip := opts.SkipNameValidation
+	workers, timeout := opts.MaxConcurrentReconciles, opts.ReconcileTimeout
 
-	if err := savepoint.Setup(mgr, savepoint.Options{Protocol: protocol, Now: opts.Now, DisposablePrefixes: opts.DisposablePrefixes, SkipNameValidation: skip}, resolver, flinks, retain); err != nil {
+	if err := savepoint.Setup(mgr, savepoint.Options{Protocol: protocol, Now: opts.Now, DisposablePrefixes: opts.DisposablePrefixes, SkipNameValidation: skip,
+		MaxConcurrentReconciles: workers, ReconcileTimeout: timeout}, resolver, flinks, retain); err != nil {
 		return err
 	}
-	if err := parents.Setup(mgr, parents.Options{SkipNameValidation: skip}); err != nil {
+	if err := parents.Setup(mgr, parents.Options{SkipNameValidation: skip, MaxConcurrentReconciles: workers, ReconcileTimeout: timeout}); err != nil {
 		return err
 	}
 	sessionOpts := session.Options{
@@ -151,14 +199,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		AllowRestURLAnnotation: opts.AllowRestURLAnnotation,
 		Jars:                   session.JarOptions{CacheDir: opts.JarCacheDir, LocalDir: opts.JarDir, MaxBytes: opts.MaxJarBytes},
 		Now:                    opts.Now, SkipNameValidation: skip,
+		MaxConcurrentReconciles: workers, ReconcileTimeout: opts.SessionReconcileTimeout,
 	}
 	if err := session.Setup(mgr, sessionOpts, flinks, retain); err != nil {
 		return err
 	}
-	if err := computepool.Setup(mgr, computepool.Options{CheckInterval: opts.PoolCheckInterval, SkipNameValidation: skip}, flinks); err != nil {
+	if err := computepool.Setup(mgr, computepool.Options{CheckInterval: opts.PoolCheckInterval, SkipNameValidation: skip, MaxConcurrentReconciles: workers, ReconcileTimeout: timeout}, flinks); err != nil {
 		return err
 	}
-	if err := operator.Setup(mgr, operator.Options{SkipNameValidation: skip}); err != nil {
+	if err := operator.Setup(mgr, operator.Options{SkipNameValidation: skip, MaxConcurrentReconciles: workers, ReconcileTimeout: timeout}); err != nil {
 		return err
 	}
 	if err := policy.Setup(mgr, policy.Options{Now: opts.Now, SkipNameValidation: skip}); err != nil {

@@ -2,7 +2,10 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -18,6 +21,54 @@ import (
 // FlinkDeployment) needs that user's own right to it.
 type access struct {
 	client client.Client
+	// remembered holds, for allowedTTL, the reviews that allowed: per
+	// user (name, UID, groups, extra) and request (verb, resource, namespace,
+	// name), as the API server's webhook authorizer caches its answers. A
+	// denial is never remembered: a right just granted works at once; a
+	// right just revoked may still be honoured for allowedTTL.
+	remembered decisions
+}
+
+// allowedTTL is how long an allowing SubjectAccessReview is remembered.
+const allowedTTL = 5 * time.Second
+
+// maxDecisions bounds the remembered reviews.
+const maxDecisions = 10000
+
+// decisions are remembered allowing reviews, by their spec, until expiry.
+type decisions struct {
+	mu      sync.Mutex
+	expires map[string]time.Time
+}
+
+func (d *decisions) allowed(key string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	until, ok := d.expires[key]
+	if ok && now.After(until) {
+		delete(d.expires, key)
+		return false
+	}
+	return ok
+}
+
+func (d *decisions) remember(key string, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.expires == nil {
+		d.expires = map[string]time.Time{}
+	}
+	if len(d.expires) >= maxDecisions {
+		for k, until := range d.expires {
+			if now.After(until) {
+				delete(d.expires, k)
+			}
+		}
+		if len(d.expires) >= maxDecisions {
+			clear(d.expires)
+		}
+	}
+	d.expires[key] = now.Add(allowedTTL)
 }
 
 // allowed reports whether user may verb the parent.
@@ -48,8 +99,19 @@ func (a *access) mayDo(ctx context.Context, user authenticationv1.UserInfo, attr
 			ResourceAttributes: &attrs,
 		},
 	}
+	key, err := json.Marshal(review.Spec) // the whole question: user, groups, extra, verb, object
+	if err != nil {
+		return false, err
+	}
+	now := time.Now()
+	if a.remembered.allowed(string(key), now) {
+		return true, nil
+	}
 	if err := a.client.Create(ctx, review); err != nil {
 		return false, fmt.Errorf("ask whether %s may %s %s.%s %s/%s: %w", user.Username, attrs.Verb, attrs.Resource, attrs.Group, attrs.Namespace, attrs.Name, err)
+	}
+	if review.Status.Allowed {
+		a.remembered.remember(string(key), now)
 	}
 	return review.Status.Allowed, nil
 }

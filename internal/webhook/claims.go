@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -153,24 +154,53 @@ func (c *claims) claimOnce(ctx context.Context, namespace, name string, dryRun b
 	return nil
 }
 
-// detachedExists reads, live, whether namespace/name exists.
+// detachedExists says whether namespace/name exists: the cache answers
+// "yes" (a claim is kept, or a name refused, a moment longer at worst); a
+// "no" is read again from the API server, which may have a create the cache
+// has not seen yet, before any claim is released or taken over.
 func (c *claims) detachedExists(ctx context.Context, namespace, name string) (bool, error) {
 	if namespace == "" || name == "" {
 		return false, nil
 	}
-	err := c.live.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cmfv1.DetachedSavepoint{})
+	key := client.ObjectKey{Namespace: namespace, Name: name}
+	switch err := c.client.Get(ctx, key, &cmfv1.DetachedSavepoint{}); {
+	case err == nil:
+		return true, nil
+	case !apierrors.IsNotFound(err):
+		return false, err
+	}
+	err := c.live.Get(ctx, key, &cmfv1.DetachedSavepoint{})
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
+// releaseWorkers is how many claims of deleted DetachedSavepoints are
+// released at once (a namespace deletion deletes thousands together).
+const releaseWorkers = 8
+
 // Start sweeps orphaned claims (their DetachedSavepoint deleted, or its
 // create failed after admission) until ctx ends. It runs on every replica;
 // deletes are conditional, so replicas do not fight.
 func (c *claims) Start(ctx context.Context) error {
 	if c.informers != nil {
-		// Release a claim as soon as its DetachedSavepoint is deleted.
+		// Release a claim as soon as its DetachedSavepoint is deleted, by a
+		// few workers: the informer's handler only queues.
+		deleted := workqueue.NewTyped[client.ObjectKey]()
+		defer deleted.ShutDown()
+		for range releaseWorkers {
+			go func() {
+				for {
+					key, shutdown := deleted.Get()
+					if shutdown {
+						return
+					}
+					c.releaseDeleted(ctx, key.Namespace, key.Name)
+					deleted.Done(key)
+				}
+			}()
+		}
 		informer, err := c.informers.GetInformer(ctx, &cmfv1.DetachedSavepoint{})
 		if err != nil {
 			return fmt.Errorf("watch DetachedSavepoints: %w", err)
@@ -181,7 +211,7 @@ func (c *claims) Start(ctx context.Context) error {
 					obj = tombstone.Obj
 				}
 				if dsp, ok := obj.(*cmfv1.DetachedSavepoint); ok {
-					c.releaseDeleted(ctx, dsp)
+					deleted.Add(client.ObjectKeyFromObject(dsp))
 				}
 			},
 		}); err != nil {
@@ -202,18 +232,30 @@ func (c *claims) Start(ctx context.Context) error {
 	}
 }
 
-// sweep deletes the claims whose holder does not exist, once past the grace.
+// sweepPage is how many claims one sweep reads at a time.
+const sweepPage = 500
+
+// sweep deletes the claims whose holder does not exist, once past the
+// grace. It reads the claims a page at a time and their holders from the
+// cache: the API server is asked about a holder only before its claim is
+// released.
 func (c *claims) sweep(ctx context.Context) error {
-	var leases coordinationv1.LeaseList
-	if err := c.live.List(ctx, &leases, client.InNamespace(c.opts.ClaimNamespace), client.HasLabels{ClaimLabel}); err != nil {
-		return err
-	}
-	for i := range leases.Items {
-		if err := c.release(ctx, &leases.Items[i]); err != nil {
+	cont := ""
+	for {
+		var leases coordinationv1.LeaseList
+		if err := c.live.List(ctx, &leases, client.InNamespace(c.opts.ClaimNamespace), client.HasLabels{ClaimLabel},
+			client.Limit(sweepPage), client.Continue(cont)); err != nil {
 			return err
 		}
+		for i := range leases.Items {
+			if err := c.release(ctx, &leases.Items[i]); err != nil {
+				return err
+			}
+		}
+		if cont = leases.Continue; cont == "" {
+			return nil
+		}
 	}
-	return nil
 }
 
 // release deletes one claim if its holder is gone and the grace has passed.
@@ -236,24 +278,24 @@ func (c *claims) release(ctx context.Context, lease *coordinationv1.Lease) error
 	return err
 }
 
-// releaseDeleted deletes the claim of a DetachedSavepoint that was deleted,
-// if it still names it.
-func (c *claims) releaseDeleted(ctx context.Context, dsp *cmfv1.DetachedSavepoint) {
+// releaseDeleted deletes the claim of the DetachedSavepoint namespace/name,
+// which was deleted, if it still names it.
+func (c *claims) releaseDeleted(ctx context.Context, namespace, name string) {
 	var lease coordinationv1.Lease
-	key := client.ObjectKey{Namespace: c.opts.ClaimNamespace, Name: leaseName(dsp.Name)}
+	key := client.ObjectKey{Namespace: c.opts.ClaimNamespace, Name: leaseName(name)}
 	if err := c.live.Get(ctx, key, &lease); err != nil {
 		return
 	}
-	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != holderOf(dsp.Namespace, dsp.Name) {
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != holderOf(namespace, name) {
 		return
 	}
-	exists, err := c.detachedExists(ctx, dsp.Namespace, dsp.Name)
+	exists, err := c.detachedExists(ctx, namespace, name)
 	if err != nil || exists {
 		return // re-created with the same name: still claimed
 	}
 	err = c.client.Delete(ctx, &lease, client.Preconditions{ResourceVersion: &lease.ResourceVersion})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		logf.FromContext(ctx).Error(err, "release DetachedSavepoint name claim", "name", dsp.Name)
+		logf.FromContext(ctx).Error(err, "release DetachedSavepoint name claim", "name", name)
 	}
 }
 

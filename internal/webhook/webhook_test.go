@@ -330,6 +330,37 @@ func (s *suite) testClaimRelease(t *testing.T) {
 	}, "the sweeper deletes the orphaned claim")
 	adopter.ResourceVersion = ""
 	require.NoError(t, s.c.Create(ctx, adopter))
+
+	t.Run("a namespace deleted with many: every claim released, none of another namespace's", func(t *testing.T) {
+		doomed, kept := s.env.Namespace(t), s.env.Namespace(t)
+		const n = 60
+		for i := range n {
+			require.NoError(t, s.c.Create(ctx, &cmfv1.DetachedSavepoint{
+				ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: fmt.Sprintf("bulk-%s-%d", doomed, i)}, Spec: dsp.Spec,
+			}))
+		}
+		survivor := &cmfv1.DetachedSavepoint{ObjectMeta: metav1.ObjectMeta{Namespace: kept, Name: "survivor-" + kept}, Spec: dsp.Spec}
+		require.NoError(t, s.c.Create(ctx, survivor))
+		claimsOf := func(ns string) int {
+			var leases coordinationv1.LeaseList
+			require.NoError(t, s.c.List(ctx, &leases, client.InNamespace(claimNamespace), client.HasLabels{webhook.ClaimLabel}))
+			count := 0
+			for _, l := range leases.Items {
+				if l.Spec.HolderIdentity != nil && strings.HasPrefix(*l.Spec.HolderIdentity, ns+"/") {
+					count++
+				}
+			}
+			return count
+		}
+		require.Equal(t, n, claimsOf(doomed))
+		require.NoError(t, s.c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: doomed}}))
+		waitFor(t, time.Minute, func() bool { return claimsOf(doomed) == 0 }, "the claims of the deleted namespace's DetachedSavepoints are released")
+		assert.Equal(t, 1, claimsOf(kept), "another namespace's claim stays")
+		// The names are free again, in any namespace.
+		require.NoError(t, s.c.Create(ctx, &cmfv1.DetachedSavepoint{
+			ObjectMeta: metav1.ObjectMeta{Namespace: kept, Name: fmt.Sprintf("bulk-%s-0", doomed)}, Spec: dsp.Spec,
+		}))
+	})
 }
 
 func (s *suite) testStartFromSavepoint(t *testing.T) {

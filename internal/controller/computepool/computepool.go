@@ -35,6 +35,10 @@ type Options struct {
 	// CheckInterval is how often a pool's JobManager is asked for its
 	// version.
 	CheckInterval time.Duration
+	// MaxConcurrentReconciles is how many objects are worked on at once;
+	// ReconcileTimeout bounds one reconcile (zero: none).
+	MaxConcurrentReconciles int
+	ReconcileTimeout        time.Duration
 	// SkipNameValidation lets one process set the controller up more than
 	// once (tests that restart the manager).
 	SkipNameValidation bool
@@ -44,7 +48,8 @@ type Options struct {
 // JobManagers through flinks.
 func Setup(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout}).
 		Named("computepool").
 		For(&cmfv1.ComputePool{}).
 		Complete(&reconciler{client: mgr.GetClient(), flink: flinks, opts: opts})

@@ -50,6 +50,9 @@ type Clients struct {
 	Policy egress.Policy
 	// Max is how many clients are kept; default 1024.
 	Max int
+	// Health, when set, puts every JobManager and SQL Gateway request
+	// behind its circuit breakers (see Health).
+	Health *Health
 
 	mu      sync.Mutex
 	clients lru[clientKey, *flink.Client]
@@ -107,6 +110,9 @@ func (f *Clients) options(namespace string) flink.Options {
 	hc, ok := f.http.get(namespace)
 	if !ok {
 		hc = f.Policy.HTTPClient(namespace, cmp.Or(f.Options.RequestTimeout, flink.DefaultRequestTimeout))
+		if f.Health != nil {
+			hc.Transport = f.Health.Transport(namespace, hc.Transport)
+		}
 		f.http.put(namespace, hc, f.max())
 	}
 	opts := f.Options

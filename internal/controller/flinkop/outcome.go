@@ -85,6 +85,11 @@ type Outcome struct {
 	Call string
 }
 
+// CallTrigger is Outcome.Call of a savepoint trigger's POST: when it got
+// no answer and provably never left (see endpoint.NotSent), Flink never saw
+// the trigger.
+const CallTrigger = callTrigger
+
 // REST calls, as Outcome.Call names them.
 const (
 	callTrigger         = "trigger"

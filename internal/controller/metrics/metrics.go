@@ -57,6 +57,10 @@ var (
 		Name: "savepoint_manager_policy_retention_deletions_total",
 		Help: "Savepoints deleted by SavepointPolicies' retention (their data disposed through the normal delete).",
 	}, []string{"namespace", "policy"})
+	UnreachableAttempts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "savepoint_manager_unreachable_attempts_total",
+		Help: "Savepoint attempts spent because the cluster did not answer before anything was sent.",
+	})
 )
 
 // CountRESTError counts the JobManager REST call that an outcome of the
@@ -68,7 +72,7 @@ func CountRESTError(o flinkop.Outcome) {
 }
 
 func init() {
-	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors,
+	crmetrics.Registry.MustRegister(savepointsByState, TriggerToComplete, DisposalFailures, RESTErrors, UnreachableAttempts,
 		LastSuccess, PolicyInterval, PolicyRuns, PolicySkips, PolicyRetentionDeletions)
 }
 

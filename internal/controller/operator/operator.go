@@ -58,6 +58,10 @@ type reconciler struct {
 
 // Options configure the operator-mode controller.
 type Options struct {
+	// MaxConcurrentReconciles is how many objects are worked on at once;
+	// ReconcileTimeout bounds one reconcile (zero: none).
+	MaxConcurrentReconciles int
+	ReconcileTimeout        time.Duration
 	// SkipNameValidation lets one process set the controller up more than
 	// once (tests that restart the manager).
 	SkipNameValidation bool
@@ -84,7 +88,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return o.(*cmfv1.FlinkApplication).Spec.ComputePoolName == ""
 	})
 	b := ctrl.NewControllerManagedBy(mgr).
-		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout}).
 		Named("operator").
 		For(&cmfv1.FlinkApplication{}, builder.WithPredicates(operatorMode))
 	if r.deployments {

@@ -30,6 +30,10 @@ type reconciler struct {
 
 // Options configure the parent controllers.
 type Options struct {
+	// MaxConcurrentReconciles is how many objects are worked on at once;
+	// ReconcileTimeout bounds one reconcile (zero: none).
+	MaxConcurrentReconciles int
+	ReconcileTimeout        time.Duration
 	// SkipNameValidation lets one process set the controllers up more than
 	// once (tests that restart the manager).
 	SkipNameValidation bool
@@ -44,7 +48,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	for _, p := range parents {
 		kind := p.kind
 		err := ctrl.NewControllerManagedBy(mgr).
-			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
+				MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout}).
 			Named("parent-"+string(kind)).
 			For(p.newObj()).
 			Watches(&cmfv1.Savepoint{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []ctrl.Request {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,12 +27,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	cmfv1 "github.com/kubectl-savepoint/kubectl-savepoint/api/v1"
 	"github.com/kubectl-savepoint/kubectl-savepoint/flink"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/adopt"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/endpoint"
+	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/fairqueue"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/flinkop"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/metrics"
 	"github.com/kubectl-savepoint/kubectl-savepoint/internal/controller/patch"
@@ -49,6 +52,10 @@ type Reconciler struct {
 	retain   *retention.Retainer
 	events   recorder.EventRecorder
 	opts     Options
+	// health says which endpoints do not answer; wake brings back the
+	// savepoints that wait for one once it answers again.
+	health *endpoint.Health
+	wake   *endpoint.Wakeup
 }
 
 // Options configure the savepoint controller.
@@ -62,6 +69,10 @@ type Options struct {
 	// savepoint directory, under which the data of a savepoint adopted from
 	// a FlinkStateSnapshot or a FlinkDeployment's status may be disposed.
 	DisposablePrefixes []string
+	// MaxConcurrentReconciles is how many objects are worked on at once;
+	// ReconcileTimeout bounds one reconcile (zero: none).
+	MaxConcurrentReconciles int
+	ReconcileTimeout        time.Duration
 	// SkipNameValidation lets one process set the controller up more than
 	// once (tests that restart the manager, as a crash would).
 	SkipNameValidation bool
@@ -79,9 +90,19 @@ func Setup(mgr ctrl.Manager, opts Options, resolver *endpoint.Resolver, flinks *
 		retain:   retain,
 		events:   mgr.GetEventRecorder("savepoint-manager"),
 		opts:     opts,
+		health:   flinks.Health,
+		wake:     endpoint.NewWakeup(func() client.Object { return &cmfv1.Savepoint{} }),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+		// A queue fair across namespaces: however many savepoints one
+		// namespace has queued (thousands created at once, or woken when
+		// their cluster answers again), another namespace's next step waits
+		// for at most one of them.
+		WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout,
+			NewQueue: func(_ string, limiter workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+				return fairqueue.New(func(r reconcile.Request) string { return r.Namespace }, limiter)
+			}}).
 		Named("savepoint").
 		For(&cmfv1.Savepoint{}).
 		// A detach is a DetachedSavepoint naming its source.
@@ -89,6 +110,9 @@ func Setup(mgr ctrl.Manager, opts Options, resolver *endpoint.Resolver, flinks *
 		// A savepoint waits for its parent's job ID (see endpoint.JobID).
 		Watches(&cmfv1.FlinkApplication{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor), builder.WithPredicates(jobIDWritten)).
 		Watches(&cmfv1.Statement{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor), builder.WithPredicates(jobIDWritten)).
+		// A savepoint that waits for its endpoint is looked at as soon as
+		// the endpoint answers again.
+		WatchesRawSource(r.wake.Source()).
 		Complete(r)
 }
 
@@ -172,16 +196,18 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if path := sp.Annotations[cmfv1.AdoptedPathAnnotation]; path != "" {
 			return ctrl.Result{}, r.adopted(ctx, sp, path)
 		}
-		return ctrl.Result{}, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
-			st.State = cmfv1.StateTriggerPending
-			if st.Origin == "" {
-				st.Origin = cmfv1.OriginManual
-				// Only the manager sets it, for a SavepointPolicy's run.
-				if sp.Annotations[cmfv1.ScheduledTimeAnnotation] != "" {
-					st.Origin = cmfv1.OriginPeriodic
-				}
+		// Straight on to the first attempt: whatever it writes first
+		// (IN_PROGRESS with the trigger ID, or why it cannot) says
+		// TRIGGER_PENDING's part too.
+		sp.Status.State = cmfv1.StateTriggerPending
+		if sp.Status.Origin == "" {
+			sp.Status.Origin = cmfv1.OriginManual
+			// Only the manager sets it, for a SavepointPolicy's run.
+			if sp.Annotations[cmfv1.ScheduledTimeAnnotation] != "" {
+				sp.Status.Origin = cmfv1.OriginPeriodic
 			}
-		})
+		}
+		return r.trigger(ctx, sp)
 	case cmfv1.StateTriggerPending:
 		return r.trigger(ctx, sp)
 	case cmfv1.StateInProgress:
@@ -195,7 +221,10 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // the same savepoint instead of taking another.
 func (r *Reconciler) trigger(ctx context.Context, sp *cmfv1.Savepoint) (ctrl.Result, error) {
 	now := r.opts.Now()
-	if next := sp.Status.NextAttemptTime; next != nil && now.Before(next.Time) {
+	// A savepoint woken because its endpoint answers again need not wait
+	// out the backoff of its unreachable attempts.
+	woken := r.wake.Woken(client.ObjectKeyFromObject(sp))
+	if next := sp.Status.NextAttemptTime; next != nil && now.Before(next.Time) && !woken {
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
 	}
 	t, fc, job, res, err := r.reach(ctx, sp)
@@ -258,7 +287,13 @@ func (r *Reconciler) apply(ctx context.Context, sp *cmfv1.Savepoint, o flinkop.O
 		}
 		return ctrl.Result{}, r.completed(ctx, sp, o.Path)
 	case flinkop.Unreachable:
-		return r.unreachable(ctx, sp, o.Err)
+		if o.Call == flinkop.CallTrigger && endpoint.NotSent(o.Err) {
+			// The trigger never left: Flink cannot have taken it, so the
+			// attempt is spent, and the next one has a trigger ID of its own.
+			return r.unreachableAttempt(ctx, sp, sp.Status.RestURL, o.Err)
+		}
+		// It may have arrived: it is asked about, never counted as failed.
+		return r.waitForEndpoint(ctx, sp, sp.Status.RestURL, o.Err)
 	case flinkop.JobGone:
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonJobGone, flinkop.Message(o.Err), "")
 	case flinkop.Failed:
@@ -297,7 +332,7 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 		if errors.Is(err, endpoint.ErrParentNotFound) {
 			return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateAbandoned, cmfv1.ReasonParentNotFound, err.Error(), "")
 		}
-		res, err := r.unreachable(ctx, sp, err)
+		res, err := r.unreachable(ctx, sp, "", err)
 		return nil, nil, "", res, err
 	}
 	if sp.Status.State == cmfv1.StateInProgress && sp.Status.RestURL != "" {
@@ -309,6 +344,11 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 	if err != nil {
 		return nil, nil, "", ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonBadRestURL, err.Error(), "")
 	}
+	if err := r.health.Open(sp.Namespace, t.RestURL); err != nil {
+		// Known not to answer: nothing is sent, no worker waits on it.
+		res, err := r.unreachable(ctx, sp, t.RestURL, err)
+		return nil, nil, "", res, err
+	}
 	job := sp.Status.JobID
 	if job == "" || sp.Status.State == cmfv1.StateTriggerPending {
 		if job, err = endpoint.JobID(t); err != nil {
@@ -317,20 +357,107 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 			return nil, nil, "", ctrl.Result{}, r.setCondition(ctx, sp, cmfv1.ConditionReady, metav1.ConditionFalse, cmfv1.ReasonJobNotKnown, err.Error())
 		}
 	}
-	if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
+	if sp.Status.State == cmfv1.StateTriggerPending {
+		// Written with the trigger, which comes next.
+		meta.SetStatusCondition(&sp.Status.Conditions, metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionTrue,
+			Reason: cmfv1.ReasonReachable, Message: t.RestURL + " answers", ObservedGeneration: sp.Generation})
+	} else if err := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionTrue, cmfv1.ReasonReachable, t.RestURL+" answers"); err != nil {
 		return nil, nil, "", ctrl.Result{}, err
 	}
 	return t, fc, job, ctrl.Result{}, nil
 }
 
-// unreachable records that the JobManager did not answer and retries later,
-// without counting a failure: nothing was attempted.
-func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err error) (ctrl.Result, error) {
-	if cerr := r.setCondition(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, err.Error()); cerr != nil {
+func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
+	kind, _ := sp.Parent()
+	return kind
+}
+
+// unreachable: the JobManager at restURL gave no usable answer before
+// anything was sent for this savepoint (restURL empty: where the parent's
+// JobManager is could not be found). With nothing in flight
+// (TRIGGER_PENDING) that is an attempt spent; otherwise the savepoint waits
+// for the endpoint.
+//
+// A savepoint that may try for ever (backoffLimit -1) spends no attempt
+// while the endpoint's circuit is open: nothing is tried, nothing is
+// written, it waits for the endpoint. So what any number of them cost while
+// a cluster is down is a cache read each per probe of the endpoint; a
+// savepoint with a limit spends its attempts, at most limit+1 writes.
+func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, restURL string, err error) (ctrl.Result, error) {
+	var open *endpoint.CircuitOpenError
+	if restURL != "" && sp.Status.State == cmfv1.StateTriggerPending && (backoffLimit(sp) >= 0 || !errors.As(err, &open)) {
+		return r.unreachableAttempt(ctx, sp, restURL, err)
+	}
+	return r.waitForEndpoint(ctx, sp, restURL, err)
+}
+
+// waitForEndpoint records that the JobManager did not answer and looks
+// again when it answers (woken by the endpoint's health tracker) or at its
+// next probe, without counting a failure: the savepoint's trigger may be in
+// flight, and only Flink can say what became of it.
+func (r *Reconciler) waitForEndpoint(ctx context.Context, sp *cmfv1.Savepoint, restURL string, err error) (ctrl.Result, error) {
+	msg := err.Error()
+	if restURL != "" {
+		msg = fmt.Sprintf("cluster not reachable at %s: %s", restURL, flinkop.Message(err))
+	}
+	changed, cerr := r.setConditionChanged(ctx, sp, cmfv1.ConditionClusterReachable, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
+	if cerr != nil {
 		return ctrl.Result{}, cerr
 	}
-	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%v", err)
-	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, nil
+	if changed {
+		r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Reach", "%s", msg)
+	}
+	wait := r.opts.Protocol.UnreachableWait()
+	if restURL != "" {
+		if next, open := r.health.RetryIn(sp.Namespace, restURL); open {
+			wait = max(wait, next)
+		}
+		if r.health.WaitFor(r.wake, sp.Namespace, restURL, client.ObjectKeyFromObject(sp)) {
+			// Woken when the endpoint answers; until then, looked at only
+			// as seldom as the longest backoff, in case.
+			wait = max(wait, r.opts.Protocol.Backoff.Cap)
+		}
+	}
+	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// unreachableAttempt counts an attempt that sent nothing Flink could take,
+// because the JobManager at restURL did not answer: FAILED once
+// backoffLimit is spent, else another attempt after the backoff, or as soon
+// as the endpoint answers again.
+func (r *Reconciler) unreachableAttempt(ctx context.Context, sp *cmfv1.Savepoint, restURL string, cause error) (ctrl.Result, error) {
+	metrics.UnreachableAttempts.Inc()
+	msg := fmt.Sprintf("cluster not reachable at %s: %s", restURL, flinkop.Message(cause))
+	failures := sp.Status.Failures + 1
+	reachable := metav1.Condition{Type: cmfv1.ConditionClusterReachable, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonUnreachable, Message: msg, ObservedGeneration: sp.Generation}
+	if limit := backoffLimit(sp); limit >= 0 && failures > limit {
+		sp.Status.Failures = failures
+		meta.SetStatusCondition(&sp.Status.Conditions, reachable)
+		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonUnreachable, msg, "")
+	}
+	wait := r.opts.Protocol.Backoff.Wait(failures)
+	err := r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+		st.State = cmfv1.StateTriggerPending
+		st.Failures = failures
+		st.Error = msg
+		st.NextAttemptTime = &metav1.Time{Time: r.opts.Now().Add(wait)}
+		meta.SetStatusCondition(&st.Conditions, reachable)
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cmfv1.ConditionReady, Status: metav1.ConditionFalse, Reason: cmfv1.ReasonRetrying, Message: msg, ObservedGeneration: sp.Generation})
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.event(sp, corev1.EventTypeWarning, "ClusterUnreachable", "Trigger", "attempt %d: %s; trying again in %s, or when it answers", failures, msg, wait.Round(time.Millisecond))
+	r.health.WaitFor(r.wake, sp.Namespace, restURL, client.ObjectKeyFromObject(sp))
+	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// backoffLimit is the savepoint's backoffLimit, or the default.
+func backoffLimit(sp *cmfv1.Savepoint) int32 {
+	if sp.Spec.BackoffLimit != nil {
+		return *sp.Spec.BackoffLimit
+	}
+	return cmfv1.DefaultBackoffLimit
 }
 
 // failed counts a failed attempt: FAILED when the error is permanent or
@@ -338,10 +465,7 @@ func (r *Reconciler) unreachable(ctx context.Context, sp *cmfv1.Savepoint, err e
 func (r *Reconciler) failed(ctx context.Context, sp *cmfv1.Savepoint, cause error) (ctrl.Result, error) {
 	msg := flinkop.Message(cause)
 	failures := sp.Status.Failures + 1
-	limit := cmfv1.DefaultBackoffLimit
-	if sp.Spec.BackoffLimit != nil {
-		limit = *sp.Spec.BackoffLimit
-	}
+	limit := backoffLimit(sp)
 	if flink.Permanent(cause) || (limit >= 0 && failures > limit) {
 		sp.Status.Failures = failures
 		return ctrl.Result{}, r.finish(ctx, sp, cmfv1.StateFailed, cmfv1.ReasonFailed, msg, "")
@@ -445,10 +569,16 @@ func (r *Reconciler) setStatus(ctx context.Context, sp *cmfv1.Savepoint, change 
 
 // setCondition writes a condition only when it changes.
 func (r *Reconciler) setCondition(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) error {
+	_, err := r.setConditionChanged(ctx, sp, kind, status, reason, msg)
+	return err
+}
+
+// setConditionChanged is setCondition, reporting whether it wrote.
+func (r *Reconciler) setConditionChanged(ctx context.Context, sp *cmfv1.Savepoint, kind string, status metav1.ConditionStatus, reason, msg string) (bool, error) {
 	if c := meta.FindStatusCondition(sp.Status.Conditions, kind); c != nil && c.Status == status && c.Reason == reason && c.ObservedGeneration == sp.Generation {
-		return nil
+		return false, nil
 	}
-	return r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
+	return true, r.setStatus(ctx, sp, func(st *cmfv1.SavepointStatus) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: sp.Generation})
 	})
 }

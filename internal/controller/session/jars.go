@@ -54,6 +54,9 @@ type jarCache struct {
 
 	mu   sync.Mutex
 	sums map[string]fileSum // by local path
+	// downloading holds one lock per cached file: two parents' workers
+	// that download the same URI at once take turns.
+	downloading sync.Map // of *sync.Mutex, by local path
 }
 
 // fileSum is a local file's checksum, valid while its size and time stay.
@@ -194,6 +197,9 @@ func (c *jarCache) download(ctx context.Context, namespace, uri string) (string,
 	if err := os.MkdirAll(c.opts.CacheDir, 0o755); err != nil {
 		return "", "", &jarCacheError{err}
 	}
+	lock, _ := c.downloading.LoadOrStore(dest, &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	defer lock.(*sync.Mutex).Unlock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return "", "", err

@@ -154,6 +154,10 @@ type Options struct {
 	Jars JarOptions
 	// Now returns the time.
 	Now func() time.Time
+	// MaxConcurrentReconciles is how many objects are worked on at once;
+	// ReconcileTimeout bounds one reconcile (zero: none).
+	MaxConcurrentReconciles int
+	ReconcileTimeout        time.Duration
 	// SkipNameValidation lets one process set the controllers up more than
 	// once (tests that restart the manager).
 	SkipNameValidation bool
@@ -182,7 +186,8 @@ func Setup(mgr ctrl.Manager, opts Options, flinks *endpoint.Clients, retain *ret
 		reader := mgr.GetClient()
 		jobs := k.jobs
 		err := ctrl.NewControllerManagedBy(mgr).
-			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation}).
+			WithOptions(controller.Options{SkipNameValidation: &opts.SkipNameValidation,
+				MaxConcurrentReconciles: opts.MaxConcurrentReconciles, ReconciliationTimeout: opts.ReconcileTimeout}).
 			Named(k.name).
 			For(k.kind.NewParent(), builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 				_, ok := readSessionParent(o.(cmfv1.Parent), jobs)
@@ -232,8 +237,10 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	res, err := r.reconcile(ctx, p)
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(ctx.Err(), context.Canceled):
 		return ctrl.Result{}, nil // the manager is stopping; the next one carries on
+	case ctx.Err() != nil:
+		return ctrl.Result{}, fmt.Errorf("reconcile took longer than its deadline: %w", ctx.Err()) // looked at again, with the queue's backoff
 	case apierrors.IsConflict(err):
 		return ctrl.Result{RequeueAfter: 10 * time.Millisecond}, nil
 	case apierrors.IsNotFound(err):
@@ -631,7 +638,13 @@ func (r *reconciler) steady(ctx context.Context, p *sessionParent, fc *flink.Cli
 	}
 	next := r.opts.PollInterval
 	if state != "RUNNING" {
-		next = min(next, r.opts.Protocol.PollMax) // starting: report RUNNING soon
+		// Starting: report RUNNING soon, looking often at first (a job
+		// starts in a second or so) and less often as the start takes longer.
+		since := time.Time{}
+		if c := meta.FindStatusCondition(*p.conditions, cmfv1.ConditionReady); c != nil && c.Reason == cmfv1.ReasonStarting {
+			since = c.LastTransitionTime.Time
+		}
+		next = min(next, r.opts.Protocol.PollInterval(since))
 	}
 	if p.session().Deploys == 0 {
 		r.events.Eventf(p.obj, nil, corev1.EventTypeNormal, "JobTakenOver", "Deploy", "job %s was running already; the manager runs it from now on, as deployed from the current spec", p.job.JobID)
@@ -945,10 +958,18 @@ func (r *reconciler) dropFinalizer(ctx context.Context, p *sessionParent) error 
 }
 
 // unreachable records that the pool's JobManager did not answer and tries
-// again later; nothing was decided.
+// again later, at the earliest when the endpoint's circuit is probed again
+// (see endpoint.Health); nothing was decided.
 func (r *reconciler) unreachable(ctx context.Context, p *sessionParent, err error) (ctrl.Result, error) {
 	msg := flinkop.Message(err)
-	return ctrl.Result{RequeueAfter: r.opts.Protocol.UnreachableWait()}, r.update(ctx, p, func() {
+	wait := r.opts.Protocol.UnreachableWait()
+	var open *endpoint.CircuitOpenError
+	if errors.As(err, &open) {
+		if next, ok := r.flink.Health.RetryIn(p.obj.GetNamespace(), open.Origin); ok {
+			wait = max(wait, next)
+		}
+	}
+	return ctrl.Result{RequeueAfter: wait}, r.update(ctx, p, func() {
 		r.condition(p, cmfv1.ConditionComputePool, metav1.ConditionFalse, cmfv1.ReasonUnreachable, msg)
 	})
 }
