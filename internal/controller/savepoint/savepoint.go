@@ -367,11 +367,6 @@ func (r *Reconciler) reach(ctx context.Context, sp *cmfv1.Savepoint) (*endpoint.
 	return t, fc, job, ctrl.Result{}, nil
 }
 
-func kindOf(sp *cmfv1.Savepoint) cmfv1.ParentKind {
-	kind, _ := sp.Parent()
-	return kind
-}
-
 // unreachable: the JobManager at restURL gave no usable answer before
 // anything was sent for this savepoint (restURL empty: where the parent's
 // JobManager is could not be found). With nothing in flight
