@@ -453,10 +453,16 @@ func (pg *playground) starvation(b *testing.B) {
 	closed := "http://" + l.Addr().String()
 	require.NoError(b, l.Close())
 	require.NoError(b, pg.c.Create(ctx, &cmfv1.ComputePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dead"}, Spec: cmfv1.ComputePoolSpec{RestURL: closed}}))
-	require.NoError(b, pg.c.Create(ctx, &cmfv1.FlinkApplication{
+	deadApp := &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dead"},
 		Spec:       cmfv1.FlinkApplicationSpec{ComputePoolName: "dead", Job: &cmfv1.JobSpec{JarURI: "http://127.0.0.1:1/job.jar", EntryClass: "Dead"}},
-	}))
+	}
+	require.NoError(b, pg.c.Create(ctx, deadApp))
+	// A savepoint is taken only of the job ID its parent's status records
+	// (never a job found by name): record one, as for a job that ran on
+	// the cluster before it died.
+	deadApp.Status.JobStatus = cmfv1.JobStatus{JobID: strings.Repeat("d", 32), State: "RUNNING", JobName: "dead"}
+	require.NoError(b, pg.c.Status().Update(ctx, deadApp))
 	start := time.Now()
 	pg.creates(b, 20, *dead, func() client.Object { return savepoint(ns, "dead", -1) })
 	// Until each has spent an attempt and waits.

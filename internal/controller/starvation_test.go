@@ -44,10 +44,13 @@ func TestStarvation(t *testing.T) {
 	const dead = 2000
 	deadNS := env.Namespace(t)
 	for name, url := range map[string]string{"refused": refused, "silent": silent} {
-		require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
+		app := &cmfv1.FlinkApplication{
 			ObjectMeta: metav1.ObjectMeta{Namespace: deadNS, Name: name, Annotations: map[string]string{cmfv1.RestURLAnnotation: url}},
 			Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}},
-		}))
+		}
+		require.NoError(t, env.Client.Create(ctx, app))
+		// As the operator would record the job it runs there.
+		env.RecordJob(t, app, strings.Repeat("d", 32))
 	}
 	// Half refused with backoffLimit 0, a quarter refused with -1, a
 	// quarter silent with 0.
@@ -82,10 +85,12 @@ func TestStarvation(t *testing.T) {
 
 	// Created behind all of them, in another namespace.
 	healthyNS := env.Namespace(t)
-	require.NoError(t, env.Client.Create(ctx, &cmfv1.FlinkApplication{
+	orders := &cmfv1.FlinkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: healthyNS, Name: "orders", Annotations: map[string]string{cmfv1.RestURLAnnotation: cluster.RESTURL}},
 		Spec:       cmfv1.FlinkApplicationSpec{Job: &cmfv1.JobSpec{JarURI: "local:///opt/flink/job.jar"}},
-	}))
+	}
+	require.NoError(t, env.Client.Create(ctx, orders))
+	env.RecordJob(t, orders, cluster.JobID)
 	healthy := &cmfv1.Savepoint{ObjectMeta: metav1.ObjectMeta{Namespace: healthyNS, Name: "healthy"},
 		Spec: cmfv1.SavepointSpec{Application: "orders", Path: t.TempDir()}}
 	require.NoError(t, env.Client.Create(ctx, healthy))
