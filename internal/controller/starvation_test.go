@@ -112,6 +112,13 @@ func TestStarvation(t *testing.T) {
 		if settled == dead {
 			break
 		}
+		if !time.Now().Before(deadline) {
+			for _, sp := range list.Items {
+				if !(sp.Status.State == cmfv1.StateFailed || (sp.Status.State == cmfv1.StateTriggerPending && unreachable(&sp))) {
+					t.Logf("unsettled %s: state %q failures %d conditions %+v", sp.Name, sp.Status.State, sp.Status.Failures, sp.Status.Conditions)
+				}
+			}
+		}
 		require.True(t, time.Now().Before(deadline), "%d of %d dead savepoints settled", settled, dead)
 		time.Sleep(time.Second)
 	}
